@@ -1,0 +1,13 @@
+// The `leann` subcommands. Each takes the arguments after its name and returns the process exit code; errors
+// are thrown as leann::Error and reported by main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace leann::cli {
+
+int run_model(const std::vector<std::string>& args);
+int run_embed(const std::vector<std::string>& args);
+
+}  // namespace leann::cli

@@ -1,0 +1,66 @@
+// leann: the command-line front end. Thin: parses arguments, calls the library, prints.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "leann/error.h"
+#include "leann/log.h"
+#include "leann/version.h"
+
+namespace {
+
+constexpr const char* usage = R"(leann - local semantic search that stores no embeddings
+
+Usage: leann <command> [options]
+
+Commands:
+  embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
+                           one JSON line {"embedding": [...]} per text, or write a .npy file
+  model list               list the models in the model cache
+  model info NAME          show a model's dimensions, pooling, normalisation, max length,
+                           parameter count and content hash
+
+Global options:
+  -h, --help               show this help (also: leann <command> --help)
+  --version                print the version
+  -v, --verbose            log progress to stderr
+
+Models live in $LEANN_HOME/models (LEANN_HOME defaults to ~/.local/share/leann);
+install the default one with scripts/fetch_model.sh.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> rest;
+    for (const auto& a : args) {
+        if (a == "-v" || a == "--verbose") {
+            leann::set_log_level(leann::LogLevel::info);
+        } else {
+            rest.push_back(a);
+        }
+    }
+    if (rest.empty() || rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help") {
+        std::fputs(usage, rest.empty() ? stderr : stdout);
+        return rest.empty() ? 2 : 0;
+    }
+    if (rest[0] == "--version" || rest[0] == "version") {
+        std::printf("leann %.*s\n", static_cast<int>(leann::version().size()), leann::version().data());
+        return 0;
+    }
+    const std::string command = rest[0];
+    const std::vector<std::string> command_args(rest.begin() + 1, rest.end());
+    try {
+        if (command == "embed") return leann::cli::run_embed(command_args);
+        if (command == "model") return leann::cli::run_model(command_args);
+        std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "leann %s: error: %s\n", command.c_str(), e.what());
+        return 1;
+    }
+}

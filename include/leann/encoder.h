@@ -1,0 +1,61 @@
+// The text encoder: a BERT-family transformer run in-process, giving the same vectors as sentence-transformers
+// for the same model folder (cosine >= 0.9999, see tests/golden/embeddings).
+//
+// Thread-safety: one Encoder may be shared; encode() calls are serialised internally (each call already uses
+// all the encoder's threads). Construction is the expensive part (weights are read once).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "leann/model.h"
+#include "leann/tokenizer.h"
+
+namespace leann {
+
+/// Which prompt prefix of the model to apply (e5-style models embed "query: ..." and "passage: ...").
+enum class TextRole { plain, query, passage };
+
+struct EncoderOptions {
+    size_t threads = 0;      // worker threads, the caller included; 0 = every core this process may use
+    size_t batch_size = 16;  // texts per forward pass
+};
+
+class Encoder {
+public:
+    /// Loads the model folder `model_dir` (see leann/model.h for what it must hold). Throws leann::ModelError
+    /// naming the file and what is wrong when a file is missing, truncated or disagrees with config.json.
+    static std::unique_ptr<Encoder> load(const std::filesystem::path& model_dir, const EncoderOptions& options = {});
+
+    ~Encoder();
+    Encoder(const Encoder&) = delete;
+    Encoder& operator=(const Encoder&) = delete;
+
+    const ModelInfo& info() const;
+    const Tokenizer& tokenizer() const;
+    size_t dims() const;
+    size_t threads() const;
+
+    /// Embeds `texts` into `out`, which must hold texts.size() * dims() floats: row i is the embedding of text
+    /// i (pooled and, if the model says so, L2-normalised). Texts are truncated to the model's max_seq_length
+    /// tokens; invalid UTF-8 is repaired. Padding costs nothing: a batch's sequences are packed end to end.
+    void encode(std::span<const std::string_view> texts, std::span<float> out, TextRole role = TextRole::plain);
+
+    /// Convenience form returning a row-major texts.size() x dims() matrix.
+    std::vector<float> encode(std::span<const std::string> texts, TextRole role = TextRole::plain);
+
+    /// Embeds already tokenised sequences (each framed by [CLS]/[SEP], at most max_seq_length ids).
+    void encode_tokens(std::span<const std::vector<int32_t>> sequences, std::span<float> out);
+
+private:
+    struct Impl;
+    explicit Encoder(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leann

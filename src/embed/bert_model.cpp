@@ -1,0 +1,236 @@
+#include "embed/bert_model.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "embed/kernels.h"
+#include "embed/tensor_file.h"
+#include "leann/error.h"
+#include "util/check.h"
+
+namespace leann {
+namespace {
+
+// Rows per GEMM piece below which splitting a linear layer by output columns beats splitting by rows: with few
+// rows every thread would stream the whole weight matrix for little work.
+constexpr size_t min_rows_per_piece = 32;
+
+struct Names {
+    const TensorFile& file;
+    std::string prefix;
+
+    std::string find(const std::string& name) const {
+        std::string full = prefix + name;
+        if (file.has(full)) return full;
+        // Old TF-converted checkpoints call LayerNorm parameters gamma and beta.
+        for (auto [now, old] : {std::pair{".weight", ".gamma"}, std::pair{".bias", ".beta"}}) {
+            if (full.ends_with(now) && full.find("LayerNorm") != std::string::npos) {
+                std::string alt = full.substr(0, full.size() - std::strlen(now)) + old;
+                if (file.has(alt)) return alt;
+            }
+        }
+        return full;  // read_f32 reports it missing, by this name
+    }
+    std::vector<float> read(const std::string& name, std::initializer_list<int64_t> shape) const {
+        return file.read_f32(find(name), std::vector<int64_t>(shape));
+    }
+};
+
+std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts) {
+    std::vector<float> out;
+    for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+    return out;
+}
+
+}  // namespace
+
+BertWeights BertWeights::load(const TensorFile& file, const ModelInfo& info) {
+    Names names{file, ""};
+    for (const char* prefix : {"", "bert.", "model."}) {
+        if (file.has(std::string(prefix) + "embeddings.word_embeddings.weight")) {
+            names.prefix = prefix;
+            break;
+        }
+    }
+    const auto h = static_cast<int64_t>(info.hidden_size), i = static_cast<int64_t>(info.intermediate_size);
+    BertWeights w;
+    w.word_embeddings = names.read("embeddings.word_embeddings.weight", {static_cast<int64_t>(info.vocab_size), h});
+    w.position_embeddings =
+        names.read("embeddings.position_embeddings.weight", {static_cast<int64_t>(info.max_position_embeddings), h});
+    auto types = names.read("embeddings.token_type_embeddings.weight", {static_cast<int64_t>(info.type_vocab_size), h});
+    w.token_type0.assign(types.begin(), types.begin() + h);
+    w.emb_ln_g = names.read("embeddings.LayerNorm.weight", {h});
+    w.emb_ln_b = names.read("embeddings.LayerNorm.bias", {h});
+    for (size_t l = 0; l < info.num_layers; ++l) {
+        const std::string p = "encoder.layer." + std::to_string(l) + ".";
+        BertLayerWeights layer;
+        auto qw = names.read(p + "attention.self.query.weight", {h, h});
+        auto kw = names.read(p + "attention.self.key.weight", {h, h});
+        auto vw = names.read(p + "attention.self.value.weight", {h, h});
+        auto qb = names.read(p + "attention.self.query.bias", {h});
+        auto kb = names.read(p + "attention.self.key.bias", {h});
+        auto vb = names.read(p + "attention.self.value.bias", {h});
+        layer.qkv_w = concat({&qw, &kw, &vw});
+        layer.qkv_b = concat({&qb, &kb, &vb});
+        layer.out_w = names.read(p + "attention.output.dense.weight", {h, h});
+        layer.out_b = names.read(p + "attention.output.dense.bias", {h});
+        layer.ln1_g = names.read(p + "attention.output.LayerNorm.weight", {h});
+        layer.ln1_b = names.read(p + "attention.output.LayerNorm.bias", {h});
+        layer.ffn_in_w = names.read(p + "intermediate.dense.weight", {i, h});
+        layer.ffn_in_b = names.read(p + "intermediate.dense.bias", {i});
+        layer.ffn_out_w = names.read(p + "output.dense.weight", {h, i});
+        layer.ffn_out_b = names.read(p + "output.dense.bias", {h});
+        layer.ln2_g = names.read(p + "output.LayerNorm.weight", {h});
+        layer.ln2_b = names.read(p + "output.LayerNorm.bias", {h});
+        w.layers.push_back(std::move(layer));
+    }
+    return w;
+}
+
+BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool)
+    : info_(std::move(info)), weights_(std::move(weights)), pool_(pool), scores_(pool.size()) {}
+
+void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<float>& w,
+                       const std::vector<float>& b, size_t n, float* y) {
+    const size_t threads = pool_.size();
+    if (threads == 1 || rows >= min_rows_per_piece * threads) {
+        pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
+            if (begin == end) return;
+            kernels::fill_rows(y + begin * n, b.data(), end - begin, n);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(end - begin), static_cast<int>(n),
+                        static_cast<int>(k), 1.0f, x + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k),
+                        1.0f, y + begin * n, static_cast<int>(n));
+        });
+        return;
+    }
+    // Few rows: split the output columns, so each thread streams only its share of the weights. Pieces are
+    // multiples of 16 columns to keep the GEMM kernels on full vectors.
+    const size_t blocks = (n + 15) / 16;
+    pool_.parallel_for(blocks, threads, [&](size_t, size_t begin, size_t end) {
+        const size_t c0 = begin * 16, c1 = std::min(n, end * 16);
+        if (c0 >= c1) return;
+        for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(c1 - c0),
+                    static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f,
+                    y + c0, static_cast<int>(n));
+    });
+}
+
+void BertModel::attention(std::span<const size_t> offsets, const float* qkv, float* ctx) {
+    const size_t h = info_.hidden_size, heads = info_.num_heads, d = h / heads, ld = 3 * h;
+    const size_t sequences = offsets.size() - 1;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+    // Longest sequences first so the dynamic hand-out of tasks balances the threads.
+    std::vector<size_t> order(sequences);
+    for (size_t s = 0; s < sequences; ++s) order[s] = s;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b]; });
+    pool_.for_each_task(sequences * heads, [&](size_t task, size_t slot) {
+        const size_t s = order[task / heads], head = task % heads;
+        const size_t begin = offsets[s], len = offsets[s + 1] - begin;
+        auto& scores = scores_[slot];
+        if (scores.size() < len * len) scores.resize(len * len);
+        const float* q = qkv + begin * ld + head * d;
+        const float* key = q + h;
+        const float* v = q + 2 * h;
+        const int n = static_cast<int>(len), di = static_cast<int>(d), ldi = static_cast<int>(ld);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, di, 1.0f, q, ldi, key, ldi, 0.0f, scores.data(), n);
+        kernels::softmax(scores.data(), len, len, len, scale);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, di, n, 1.0f, scores.data(), n, v, ldi, 0.0f,
+                    ctx + begin * h + head * d, static_cast<int>(h));
+    });
+}
+
+void BertModel::pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const {
+    const size_t h = info_.hidden_size;
+    for (size_t s = 0; s + 1 < offsets.size(); ++s) {
+        const size_t begin = offsets[s], len = offsets[s + 1] - begin;
+        float* v = out.data() + s * h;
+        const float* rows = hidden + begin * h;
+        switch (info_.pooling) {
+            case Pooling::cls: std::memcpy(v, rows, h * sizeof(float)); break;
+            case Pooling::max:
+                std::memcpy(v, rows, h * sizeof(float));
+                for (size_t t = 1; t < len; ++t)
+                    for (size_t c = 0; c < h; ++c) v[c] = std::max(v[c], rows[t * h + c]);
+                break;
+            case Pooling::mean:
+            case Pooling::mean_sqrt_len: {
+                std::fill(v, v + h, 0.0f);
+                for (size_t t = 0; t < len; ++t)
+                    for (size_t c = 0; c < h; ++c) v[c] += rows[t * h + c];
+                const float div = info_.pooling == Pooling::mean ? static_cast<float>(len)
+                                                                 : std::sqrt(static_cast<float>(len));
+                for (size_t c = 0; c < h; ++c) v[c] /= div;
+                break;
+            }
+        }
+        if (info_.normalize) {
+            double norm = 0.0;
+            for (size_t c = 0; c < h; ++c) norm += static_cast<double>(v[c]) * v[c];
+            const float inv = 1.0f / static_cast<float>(std::max(std::sqrt(norm), 1e-12));
+            for (size_t c = 0; c < h; ++c) v[c] *= inv;
+        }
+    }
+}
+
+void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::span<float> out) {
+    const size_t h = info_.hidden_size, inter = info_.intermediate_size;
+    LEANN_CHECK(out.size() == sequences.size() * h, "output buffer size");
+    std::vector<size_t> offsets{0};
+    for (const auto& seq : sequences) {
+        LEANN_CHECK(!seq.empty() && seq.size() <= info_.max_position_embeddings, "sequence length");
+        offsets.push_back(offsets.back() + seq.size());
+    }
+    const size_t tokens = offsets.back();
+    hidden_.resize(tokens * h);
+    qkv_.resize(tokens * 3 * h);
+    ctx_.resize(tokens * h);
+    proj_.resize(tokens * h);
+    inter_.resize(tokens * inter);
+
+    // Embeddings: word + position + token type 0, then LayerNorm.
+    for (size_t s = 0; s < sequences.size(); ++s) {
+        for (size_t t = 0; t < sequences[s].size(); ++t) {
+            const int32_t id = sequences[s][t];
+            if (id < 0 || static_cast<size_t>(id) >= info_.vocab_size)
+                throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                            std::to_string(info_.vocab_size) + " (tokenizer and config.json disagree)");
+            float* row = hidden_.data() + (offsets[s] + t) * h;
+            const float* word = weights_.word_embeddings.data() + static_cast<size_t>(id) * h;
+            const float* pos = weights_.position_embeddings.data() + t * h;
+            for (size_t c = 0; c < h; ++c) row[c] = word[c] + pos[c] + weights_.token_type0[c];
+        }
+    }
+    const float eps = info_.layer_norm_eps;
+    const bool tanh_gelu = info_.hidden_act != "gelu";
+    pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+        kernels::add_layer_norm(hidden_.data() + b * h, nullptr, weights_.emb_ln_g.data(), weights_.emb_ln_b.data(),
+                                e - b, h, eps);
+    });
+
+    for (const BertLayerWeights& layer : weights_.layers) {
+        linear(hidden_.data(), tokens, h, layer.qkv_w, layer.qkv_b, 3 * h, qkv_.data());
+        attention(offsets, qkv_.data(), ctx_.data());
+        linear(ctx_.data(), tokens, h, layer.out_w, layer.out_b, h, proj_.data());
+        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+            kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln1_g.data(),
+                                    layer.ln1_b.data(), e - b, h, eps);
+        });
+        linear(hidden_.data(), tokens, h, layer.ffn_in_w, layer.ffn_in_b, inter, inter_.data());
+        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+            kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu);
+        });
+        linear(inter_.data(), tokens, inter, layer.ffn_out_w, layer.ffn_out_b, h, proj_.data());
+        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+            kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln2_g.data(),
+                                    layer.ln2_b.data(), e - b, h, eps);
+        });
+    }
+    pool(offsets, hidden_.data(), out);
+}
+
+}  // namespace leann

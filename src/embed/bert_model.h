@@ -1,0 +1,61 @@
+// The BERT encoder stack: weights (read once, float32, Q/K/V fused) and the forward pass over a packed batch.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "leann/model.h"
+#include "util/thread_pool.h"
+
+namespace leann {
+
+class TensorFile;
+
+struct BertLayerWeights {
+    std::vector<float> qkv_w;  // (3H, H): query, key, value rows stacked
+    std::vector<float> qkv_b;  // (3H)
+    std::vector<float> out_w;  // (H, H)
+    std::vector<float> out_b;
+    std::vector<float> ln1_g, ln1_b;            // (H)
+    std::vector<float> ffn_in_w, ffn_in_b;      // (I, H), (I)
+    std::vector<float> ffn_out_w, ffn_out_b;    // (H, I), (H)
+    std::vector<float> ln2_g, ln2_b;            // (H)
+};
+
+struct BertWeights {
+    std::vector<float> word_embeddings;      // (vocab, H)
+    std::vector<float> position_embeddings;  // (max_position, H)
+    std::vector<float> token_type0;          // (H): row 0 of the token type table (single-segment input)
+    std::vector<float> emb_ln_g, emb_ln_b;   // (H)
+    std::vector<BertLayerWeights> layers;
+
+    /// Reads every tensor, checking shapes against `info`. Names with a "bert." or "model." prefix and the old
+    /// LayerNorm gamma/beta names are accepted.
+    static BertWeights load(const TensorFile& file, const ModelInfo& info);
+};
+
+/// Runs the encoder on packed sequences. Not thread-safe: one forward at a time per BertModel (it owns scratch).
+class BertModel {
+public:
+    BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool);
+
+    /// `sequences`: token ids, each [CLS] ... [SEP], each length in [1, max_position_embeddings].
+    /// `out`: sequences.size() x hidden rows, pooled (and normalised when the model says so).
+    void forward(std::span<const std::vector<int32_t>> sequences, std::span<float> out);
+
+private:
+    // Y(T x N) = X(T x K) * W(N x K)^T + b, split over the pool by rows or, for few rows, by columns.
+    void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w, const std::vector<float>& b,
+                size_t n, float* y);
+    void attention(std::span<const size_t> offsets, const float* qkv, float* ctx);
+    void pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const;
+
+    ModelInfo info_;
+    BertWeights weights_;
+    ThreadPool& pool_;
+    std::vector<float> hidden_, qkv_, ctx_, proj_, inter_;
+    std::vector<std::vector<float>> scores_;  // one attention score buffer per worker slot
+};
+
+}  // namespace leann
