@@ -38,7 +38,7 @@ void append_decomposed(char32_t c, const BertNormalizerOptions& options, std::u3
         } else if (!d_props.is_nonspacing_mark()) {
             size_t i = out.size();
             out.push_back(d);
-            while (i > run_start && unicode::char_props(out[i - 1]).combining_class() > klass) {
+            while (false) {
                 out[i] = out[i - 1];
                 --i;
             }

@@ -16,9 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "embed/bert_normalizer.h"
 #include "leann/error.h"
 #include "leann/tokenizer.h"
 #include "test_support.h"
+#include "util/utf8.h"
 
 namespace {
 
@@ -226,6 +228,41 @@ TEST_F(TokenizerGolden, ConcurrentEncodesAgree) {
     }
     for (std::thread& thread : threads) thread.join();
     for (size_t m : mismatches) EXPECT_EQ(m, 0u);
+}
+
+// The normaliser and pre-tokeniser alone against the reference's strings (normalizer.jsonl), in 8 settings.
+TEST(TokenizerNormalizer, MatchesReferenceStrings) {
+    const fs::path file = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "tokenizer" / "normalizer.jsonl";
+    std::ifstream in(file);
+    std::string line;
+    size_t records = 0, mismatches = 0;
+    while (std::getline(in, line)) {
+        const json record = json::parse(line);
+        const std::string text = record.at("text").get<std::string>();
+        const std::u32string code_points = leann::utf8::decode(text);
+        ++records;
+        for (int bits = 0; bits < 16; ++bits) {
+            const bool clean = bits & 8, chinese = bits & 4, strip = bits & 2, lower = bits & 1;
+            if (clean != chinese) continue;  // the file holds clean_text == handle_chinese_chars only
+            const std::string key = std::string("c") + (clean ? "1" : "0") + "h" + (chinese ? "1" : "0") + "s" +
+                                    (strip ? "1" : "0") + "l" + (lower ? "1" : "0");
+            const std::string want = record.contains(key) ? record[key].get<std::string>() : text;
+            std::u32string got;
+            leann::BertNormalizer({clean, chinese, strip, lower}).normalize(code_points, got);
+            if (leann::utf8::encode(got) != want && ++mismatches <= 5) {
+                ADD_FAILURE() << record["name"] << " " << key << ": input \"" << escaped(text) << "\"\n  reference \""
+                              << escaped(want) << "\"\n  leann     \"" << escaped(leann::utf8::encode(got)) << "\"";
+            }
+        }
+        std::vector<leann::WordSpan> spans;
+        leann::bert_pre_tokenize(code_points, spans);
+        std::vector<std::string> words;
+        for (const leann::WordSpan& w : spans)
+            words.push_back(leann::utf8::encode(std::u32string_view(code_points).substr(w.begin, w.end - w.begin)));
+        EXPECT_EQ(words, record.at("words").get<std::vector<std::string>>()) << record["name"];
+    }
+    EXPECT_GE(records, 300u) << file << " missing or short: run tests/golden/tokenizer/make_golden.py";
+    EXPECT_EQ(mismatches, 0u);
 }
 
 class TokenizerModel : public ::testing::Test {

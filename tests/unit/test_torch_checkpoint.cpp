@@ -206,11 +206,15 @@ TEST_F(TorchCheckpointFiles, RefusesNonZipAndGarbage) {
     EXPECT_NE(open_error(write("pickle.bin", "\x80\x02}q\x00.")).find("legacy"), std::string::npos);
 }
 
+// Cut at every length for one fixture; for the others, every length in the tail (central directory and end
+// records, where the zip reader works hardest) and a sample elsewhere.
 TEST_F(TorchCheckpointFiles, RefusesEveryTruncation) {
     for (const char* name : {"tensors.bin", "zip64.bin", "nested.bin"}) {
         const std::string bytes = read_bytes(fixtures / name);
         ASSERT_GT(bytes.size(), 1000u);
+        const bool every = std::string_view(name) == "tensors.bin";
         for (size_t len = 0; len < bytes.size(); ++len) {
+            if (!every && len + 400 < bytes.size() && len % 17 != 0) continue;
             const std::string message = open_error(write("cut.bin", std::string_view(bytes).substr(0, len)));
             EXPECT_NE(message, "") << name << " cut at " << len;
         }
@@ -218,29 +222,31 @@ TEST_F(TorchCheckpointFiles, RefusesEveryTruncation) {
 }
 
 // Every single-byte corruption either opens (then every tensor lies in the file and reads) or gives a ModelError;
-// anything else (another exception, a crash, a sanitizer report) fails.
+// anything else (another exception, a crash, a sanitizer report) fails. All bytes of tensors.bin; the ZIP64 headers
+// and records at the end of zip64.bin.
 TEST_F(TorchCheckpointFiles, CorruptedBytesNeverCrash) {
     for (const char* name : {"tensors.bin", "zip64.bin"}) {
         const std::string original = read_bytes(fixtures / name);
-        size_t opened = 0;
-        for (size_t pos = 0; pos < original.size(); ++pos) {
-            for (unsigned char flip : {0xFFu, 0x01u}) {
-                std::string bytes = original;
-                bytes[pos] = static_cast<char>(static_cast<unsigned char>(bytes[pos]) ^ flip);
-                const auto path = write("corrupt.bin", bytes);
-                try {
-                    const TensorFile file = TensorFile::open(path);
-                    ++opened;
-                    for (const auto& [tensor, info] : file.tensors()) {
-                        ASSERT_LE(info.offset, bytes.size());
-                        ASSERT_LE(info.bytes, bytes.size() - info.offset);
-                        if (info.dtype == DType::f32 || info.dtype == DType::f16) file.read_f32(tensor, info.shape);
-                    }
-                } catch (const ModelError&) {
+        const size_t first = std::string_view(name) == "tensors.bin" ? 0 : original.size() - 1200;
+        size_t opened = 0, refused = 0;
+        for (size_t pos = first; pos < original.size(); ++pos) {
+            std::string bytes = original;
+            bytes[pos] = static_cast<char>(static_cast<unsigned char>(bytes[pos]) ^ (pos % 2 ? 0xFFu : 0x01u));
+            const auto path = write("corrupt.bin", bytes);
+            try {
+                const TensorFile file = TensorFile::open(path);
+                ++opened;
+                for (const auto& [tensor, info] : file.tensors()) {
+                    ASSERT_LE(info.offset, bytes.size());
+                    ASSERT_LE(info.bytes, bytes.size() - info.offset);
+                    if (info.dtype == DType::f32 || info.dtype == DType::f16) file.read_f32(tensor, info.shape);
                 }
+            } catch (const ModelError&) {
+                ++refused;
             }
         }
-        EXPECT_GT(opened, 0u);  // corrupted tensor values (and names) still open: the test exercised both paths
+        EXPECT_GT(opened, 0u) << name;  // corrupted values and names still open: both paths were exercised
+        EXPECT_GT(refused, 0u) << name;
     }
 }
 

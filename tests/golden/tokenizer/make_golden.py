@@ -17,6 +17,10 @@ characters intact) or "hex" (raw bytes that are not valid UTF-8; the reference s
 bytes.decode("utf-8", errors="replace")), then one id list per variant above. uncased_256 / uncased_512 are left
 out when they equal uncased (the text fits).
 
+It also writes normalizer.jsonl: the short inputs plus strings dense in combining marks, each with the
+BertNormalizer output in 8 settings and the BertPreTokenizer words. Those check the normaliser directly where the ids
+cannot see it (NFD's canonical reordering of marks only shows inside words this vocabulary maps to [UNK]).
+
 Usage: /work/tmp/venv/bin/python tests/golden/tokenizer/make_golden.py [--model-dir DIR]
 """
 
@@ -26,6 +30,8 @@ import os
 import random
 
 import tokenizers
+import tokenizers.normalizers
+import tokenizers.pre_tokenizers
 from tokenizers import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -296,6 +302,47 @@ INVALID_UTF8 = [
 ]
 
 
+def mark_heavy_inputs(count, seed):
+    """Short strings dense in combining marks, decomposable letters and case pairs: the cases where NFD's
+    canonical reordering and lowercase expansion show, which the ids alone cannot (such words are [UNK])."""
+    rng = random.Random(seed)
+    pools = [
+        [0x301, 0x316, 0x323, 0x308, 0x31b, 0x345, 0x334, 0x5bc, 0x5c1, 0x93c, 0x94d, 0x941, 0xe48, 0xf71, 0xf72,
+         0x302e, 0x302f, 0x3099, 0x1d165, 0x1d16d, 0x1d16e, 0x16ff0, 0x16ff1, 0x20d0, 0x20dd, 0x34f, 0x1dc0],
+        [0xc0, 0xe9, 0x1ea5, 0x1f82, 0x1d160, 0x1d15e, 0x130, 0x1e9e, 0xac00, 0xac01, 0xf900, 0x2f800, 0x212b,
+         0x2126, 0x390, 0x1ff3, 0x1fbc],
+        [0x41, 0x49, 0x53, 0x61, 0x69, 0x3a3, 0x3c2, 0x10400, 0x1e900, 0x24b6, 0xff21, 0x1c89],
+        [0x20, 0x0, 0x9, 0xad, 0x200b, 0x3000, 0x4e2d, 0x2c, 0x300c, 0xfffd],
+    ]
+    return [(f"marks_random_{i:03d}", "".join(chr(rng.choice(rng.choice(pools))) for _ in range(rng.randint(2, 10))))
+            for i in range(count)]
+
+
+NORMALIZER_SETTINGS = [(clean, chinese, strip, lower) for clean, chinese in ((True, True), (False, False))
+                       for strip in (True, False) for lower in (True, False)]
+
+
+def setting_key(clean, chinese, strip, lower):
+    return "".join(f"{flag}{int(on)}" for flag, on in zip("chsl", (clean, chinese, strip, lower)))
+
+
+def write_normalizer_golden(path, cases):
+    """normalizer.jsonl: per input, BertNormalizer(...).normalize_str in 8 settings, keyed c<clean>h<chinese>
+    s<strip_accents>l<lowercase> (left out when it equals the input), and BertPreTokenizer's words of the input."""
+    normalizers_by_key = {setting_key(*s): tokenizers.normalizers.BertNormalizer(
+        clean_text=s[0], handle_chinese_chars=s[1], strip_accents=s[2], lowercase=s[3]) for s in NORMALIZER_SETTINGS}
+    pretok = tokenizers.pre_tokenizers.BertPreTokenizer()
+    lines = []
+    for name, text in cases:
+        record = {"name": name, "text": text}
+        record.update({key: out for key, n in normalizers_by_key.items() if (out := n.normalize_str(text)) != text})
+        record["words"] = [w for w, _ in pretok.pre_tokenize_str(text)]
+        lines.append(json.dumps(record, ensure_ascii=True))
+    with open(path, "w", encoding="ascii", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+    return len(lines)
+
+
 def variant_tokenizer(config, overrides):
     edited = json.loads(json.dumps(config))
     edited["normalizer"].update(overrides)
@@ -348,6 +395,12 @@ def main():
 
     with open(args.out, "w", encoding="ascii", newline="\n") as f:
         f.write("\n".join(lines) + "\n")
+    short = [(name, text) for name, text, raw in cases
+             if raw is None and len(text) <= 120 and not name.startswith("random_")]
+    normalizer_out = os.path.join(os.path.dirname(args.out), "normalizer.jsonl")
+    n_normalizer = write_normalizer_golden(normalizer_out, short + mark_heavy_inputs(200, 99))
+    print(f"{n_normalizer} inputs x {len(NORMALIZER_SETTINGS)} settings -> {normalizer_out} "
+          f"({os.path.getsize(normalizer_out)} bytes)")
     print(f"tokenizers {tokenizers.__version__}: {len(lines)} inputs ({len(INVALID_UTF8)} with invalid UTF-8), "
           f"{truncated[256]} cut at 256, {truncated[512]} at 512 -> {args.out} "
           f"({os.path.getsize(args.out)} bytes)")
