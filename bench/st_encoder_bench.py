@@ -55,6 +55,14 @@ def n_tokens(model, text: str) -> tuple[int, int]:
     return seen, full
 
 
+def load() -> list[float] | None:
+    """1/5/15-minute load average when measured (to judge a noisy machine)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def emit(rec: dict) -> None:
     print(json.dumps(rec), flush=True)
 
@@ -123,7 +131,7 @@ def main() -> int:
                 runs.append(len(chunks) / dt)
                 print(f"threads={t} rep {r}: {len(chunks)} chunks in {dt:.2f}s "
                       f"= {runs[-1]:.2f} chunks/s", file=sys.stderr)
-            emit({**common, "threads": t, "metric": "chunks_per_s",
+            emit({**common, "threads": t, "metric": "chunks_per_s", "loadavg": load(),
                   "value": round(statistics.median(runs), 3),
                   "runs": [round(x, 3) for x in runs], "chunks": len(chunks),
                   "unique_chunks": min(len(chunks_all), len(chunks)),
@@ -140,7 +148,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 model.encode([q], convert_to_numpy=True, show_progress_bar=False)
                 lat.append((time.perf_counter() - t0) * 1000.0)
-            extra = {"calls": len(lat), "warmup": args.query_warmup,
+            extra = {"calls": len(lat), "warmup": args.query_warmup, "loadavg": load(),
                      "query_tokens_max": max(qtok), "query_tokens_mean": round(float(np.mean(qtok)), 2)}
             emit({**common, "threads": t, "metric": "query_ms_p50",
                   "value": round(float(np.percentile(lat, 50)), 3), **extra})

@@ -294,7 +294,8 @@ namespace leann::unicode {{
 class CharProps {{
 public:
     constexpr explicit CharProps(uint16_t bits) : bits_(bits) {{}}
-    /// clean_text removes it: a control, format, unassigned, private-use or surrogate code point, NUL or U+FFFD.
+    /// clean_text removes it: a control, format, private-use or surrogate code point, NUL or U+FFFD. Unassigned
+    /// code points are kept (the reference's "other" category has no Cn).
     constexpr bool is_other() const {{ return bits_ & 0x01; }}
     /// clean_text maps it to ' ' (whitespace that is not itself removed as "other").
     constexpr bool is_clean_space() const {{ return bits_ & 0x02; }}
@@ -319,7 +320,7 @@ private:
 
 namespace detail {{
 inline constexpr unsigned props_block_shift = {shift};
-extern const uint16_t props_stage1[{stage1_size}];
+extern const {stage1_type} props_stage1[{stage1_size}];
 extern const uint16_t props_stage2[{stage2_size}];
 }}  // namespace detail
 
@@ -434,7 +435,7 @@ def main():
     best = None
     for shift in range(4, 11):
         stage1, stage2 = two_level(values, shift)
-        size = 2 * (len(stage1) + len(stage2))
+        size = (1 if max(stage1) < 256 else 2) * len(stage1) + 2 * len(stage2)
         if best is None or size < best[0]:
             best = (size, shift, stage1, stage2)
     _, shift, stage1, stage2 = best
@@ -448,10 +449,11 @@ def main():
         fail("mapping pool too large for 16-bit offsets")
 
     version = tokenizers.__version__
-    header = HEADER.format(version=version, shift=shift, stage1_size=len(stage1), stage2_size=len(stage2),
-                           max_decomposition=max_decomposition)
+    stage1_type = "uint8_t" if max(stage1) < 256 else "uint16_t"
+    header = HEADER.format(version=version, shift=shift, stage1_type=stage1_type, stage1_size=len(stage1),
+                           stage2_size=len(stage2), max_decomposition=max_decomposition)
     source = SOURCE_HEAD.format(version=version)
-    source += c_array("uint16_t", "props_stage1", stage1) + "\n" + c_array("uint16_t", "props_stage2", stage2)
+    source += c_array(stage1_type, "props_stage1", stage1) + "\n" + c_array("uint16_t", "props_stage2", stage2)
     source += SOURCE_TAIL.format(pool=c_array("char32_t", "mapping_pool", pool), decompositions=decomposition_table,
                                  lowercase=lowercase_table)
     with open(os.path.join(args.out_dir, "unicode_tables.h"), "w", encoding="utf-8") as f:

@@ -94,7 +94,7 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool)
     : info_(std::move(info)), weights_(std::move(weights)), pool_(pool), scores_(pool.size()) {}
 
 void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<float>& w,
-                       const std::vector<float>& b, size_t n, float* y) {
+                       const std::vector<float>& b, size_t n, float* y, const Epilogue& epilogue) {
     const size_t threads = pool_.size();
     if (threads == 1 || rows >= min_rows_per_piece * threads) {
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
@@ -103,6 +103,7 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(end - begin), static_cast<int>(n),
                         static_cast<int>(k), 1.0f, x + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k),
                         1.0f, y + begin * n, static_cast<int>(n));
+            if (epilogue) epilogue(begin, end);
         });
         return;
     }
@@ -117,6 +118,11 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
                     static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f,
                     y + c0, static_cast<int>(n));
     });
+    if (epilogue) {
+        pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
+            if (begin < end) epilogue(begin, end);
+        });
+    }
 }
 
 void BertModel::attention(std::span<const size_t> offsets, const float* qkv, float* ctx) {
@@ -213,19 +219,15 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
     });
 
     for (const BertLayerWeights& layer : weights_.layers) {
-        linear(hidden_.data(), tokens, h, layer.qkv_w, layer.qkv_b, 3 * h, qkv_.data());
+        linear(hidden_.data(), tokens, h, layer.qkv_w, layer.qkv_b, 3 * h, qkv_.data(), nullptr);
         attention(offsets, qkv_.data(), ctx_.data());
-        linear(ctx_.data(), tokens, h, layer.out_w, layer.out_b, h, proj_.data());
-        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+        linear(ctx_.data(), tokens, h, layer.out_w, layer.out_b, h, proj_.data(), [&](size_t b, size_t e) {
             kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln1_g.data(),
                                     layer.ln1_b.data(), e - b, h, eps);
         });
-        linear(hidden_.data(), tokens, h, layer.ffn_in_w, layer.ffn_in_b, inter, inter_.data());
-        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
-            kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu);
-        });
-        linear(inter_.data(), tokens, inter, layer.ffn_out_w, layer.ffn_out_b, h, proj_.data());
-        pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
+        linear(hidden_.data(), tokens, h, layer.ffn_in_w, layer.ffn_in_b, inter, inter_.data(),
+               [&](size_t b, size_t e) { kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu); });
+        linear(inter_.data(), tokens, inter, layer.ffn_out_w, layer.ffn_out_b, h, proj_.data(), [&](size_t b, size_t e) {
             kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln2_g.data(),
                                     layer.ln2_b.data(), e - b, h, eps);
         });

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -45,9 +46,12 @@ public:
     void forward(std::span<const std::vector<int32_t>> sequences, std::span<float> out);
 
 private:
-    // Y(T x N) = X(T x K) * W(N x K)^T + b, split over the pool by rows or, for few rows, by columns.
+    // Y(T x N) = X(T x K) * W(N x K)^T + b, split over the pool by rows or, for few rows, by columns. Then
+    // epilogue(begin, end) runs on finished rows: in the same task right after its GEMM when split by rows, so the
+    // element-wise work (GELU, residual + LayerNorm) finds the rows still in cache.
+    using Epilogue = std::function<void(size_t begin, size_t end)>;
     void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w, const std::vector<float>& b,
-                size_t n, float* y);
+                size_t n, float* y, const Epilogue& epilogue);
     void attention(std::span<const size_t> offsets, const float* qkv, float* ctx);
     void pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const;
 

@@ -1,6 +1,10 @@
 #include "embed/bert_normalizer.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "embed/unicode_tables.h"
+#include "util/check.h"
 
 namespace leann {
 namespace {
@@ -38,7 +42,7 @@ void append_decomposed(char32_t c, const BertNormalizerOptions& options, std::u3
         } else if (!d_props.is_nonspacing_mark()) {
             size_t i = out.size();
             out.push_back(d);
-            while (false) {
+            while (i > run_start && unicode::char_props(out[i - 1]).combining_class() > klass) {
                 out[i] = out[i - 1];
                 --i;
             }
@@ -47,25 +51,48 @@ void append_decomposed(char32_t c, const BertNormalizerOptions& options, std::u3
     }
 }
 
+// One input code point through every step.
+void append_normalized(char32_t c, const BertNormalizerOptions& options, std::u32string& out, size_t& run_start) {
+    const unicode::CharProps props = unicode::char_props(c);
+    if (options.clean_text) {
+        if (props.is_other()) return;  // gone before NFD sees the text: it does not end a run of marks
+        if (props.is_clean_space()) c = U' ';
+    }
+    if (options.handle_chinese_chars && props.is_chinese()) {
+        out.push_back(U' ');
+        run_start = out.size();
+        append_decomposed(c, options, out, run_start);
+        out.push_back(U' ');
+        run_start = out.size();
+    } else {
+        append_decomposed(c, options, out, run_start);
+    }
+}
+
 }  // namespace
+
+BertNormalizer::BertNormalizer(BertNormalizerOptions options) : options_(options) {
+    std::u32string out;
+    for (char32_t c = 0; c < 0x80; ++c) {
+        out.clear();
+        size_t run_start = 0;
+        append_normalized(c, options_, out, run_start);
+        LEANN_CHECK(out.size() <= 1 && (out.empty() || out[0] < 0x80), "ASCII must normalise to ASCII");
+        ascii_[c] = out.empty() ? int8_t{-1} : static_cast<int8_t>(out[0]);
+    }
+}
 
 void BertNormalizer::normalize(std::u32string_view text, std::u32string& out) const {
     out.reserve(out.size() + text.size() + text.size() / 8);
     size_t run_start = out.size();
-    for (char32_t c : text) {
-        const unicode::CharProps props = unicode::char_props(c);
-        if (options_.clean_text) {
-            if (props.is_other()) continue;
-            if (props.is_clean_space()) c = U' ';
-        }
-        if (options_.handle_chinese_chars && props.is_chinese()) {
-            out.push_back(U' ');
-            run_start = out.size();
-            append_decomposed(c, options_, out, run_start);
-            out.push_back(U' ');
-            run_start = out.size();
+    for (const char32_t c : text) {
+        if (c < 0x80) {
+            if (ascii_[c] >= 0) {
+                out.push_back(static_cast<char32_t>(ascii_[c]));
+                run_start = out.size();  // a starter
+            }
         } else {
-            append_decomposed(c, options_, out, run_start);
+            append_normalized(c, options_, out, run_start);
         }
     }
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,7 @@ struct BertNormalizerOptions {
 
 class BertNormalizer {
 public:
-    explicit BertNormalizer(BertNormalizerOptions options = {}) : options_(options) {}
+    explicit BertNormalizer(BertNormalizerOptions options = {});
 
     /// Appends the normalised form of `text` to `out`. The steps run in the reference's order: clean_text,
     /// handle_chinese_chars, strip_accents (NFD with canonical reordering of marks), lowercase.
@@ -29,6 +30,9 @@ public:
 
 private:
     BertNormalizerOptions options_;
+    // What the general path makes of each ASCII code point in these settings (one code point or nothing: -1),
+    // computed by that path at construction. ASCII never decomposes and is a starter, so a table lookup is exact.
+    int8_t ascii_[128];
 };
 
 /// A word of pre-tokenised text: code point offsets [begin, end).

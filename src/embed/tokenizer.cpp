@@ -7,7 +7,6 @@
 #include <iterator>
 #include <limits>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -29,7 +28,9 @@ using json = nlohmann::json;
 // allocate.
 constexpr int64_t max_token_id = int64_t{1} << 24;
 
-[[noreturn]] void fail(const fs::path& file, const std::string& what) { throw ModelError(file.string() + ": " + what); }
+[[noreturn]] void fail(const fs::path& file, const std::string& what) {
+    throw ModelError(file.string() + ": " + what);
+}
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -55,7 +56,6 @@ class JsonReader {
 public:
     explicit JsonReader(fs::path file) : file_(std::move(file)) {}
 
-    const fs::path& file() const { return file_; }
     [[noreturn]] void fail_field(const std::string& field, const std::string& what) const {
         fail(file_, "field " + field + ": " + what);
     }
@@ -92,8 +92,8 @@ public:
                               ? INT64_MAX
                               : value.get<int64_t>();
         if (i < min || i > max)
-            fail_field(field, std::to_string(i) + " is outside [" + std::to_string(min) + ", " +
-                                  std::to_string(max) + "]");
+            fail_field(field,
+                       std::to_string(i) + " is outside [" + std::to_string(min) + ", " + std::to_string(max) + "]");
         return i;
     }
     int32_t token_id(const json& value, const std::string& field) const {
@@ -117,8 +117,12 @@ class AddedTokenSplitter {
 public:
     void add(AddedToken token) {
         if (token.content.empty()) return;
-        first_chars_.push_back(token.content[0]);
-        std::sort(first_chars_.begin(), first_chars_.end());
+        const char32_t first = token.content[0];
+        if (first < 0x80) {
+            ascii_first_[first / 64] |= uint64_t{1} << (first % 64);
+        } else {
+            other_first_.insert(std::lower_bound(other_first_.begin(), other_first_.end(), first), first);
+        }
         tokens_.push_back(std::move(token));
     }
     bool empty() const { return tokens_.empty(); }
@@ -131,7 +135,7 @@ public:
         size_t i = 0;
         while (i < text.size()) {
             const AddedToken* best = nullptr;
-            if (std::binary_search(first_chars_.begin(), first_chars_.end(), text[i])) {
+            if (may_start_token(text[i])) {
                 const std::u32string_view rest = text.substr(i);
                 for (const AddedToken& t : tokens_) {
                     if ((!best || t.content.size() > best->content.size()) && rest.starts_with(t.content)) best = &t;
@@ -156,8 +160,15 @@ public:
     }
 
 private:
+    // The scan runs over every character of the text, so the common case (no token starts here) is one bit test.
+    bool may_start_token(char32_t c) const {
+        if (c < 0x80) return (ascii_first_[c / 64] >> (c % 64)) & 1;
+        return !other_first_.empty() && std::binary_search(other_first_.begin(), other_first_.end(), c);
+    }
+
     std::vector<AddedToken> tokens_;
-    std::vector<char32_t> first_chars_;
+    uint64_t ascii_first_[2] = {0, 0};   // bit c: some token starts with ASCII c
+    std::vector<char32_t> other_first_;  // sorted first code points >= 0x80
 };
 
 // Per-call buffers of encode(), so that the words of a text reuse the same allocations.
@@ -170,8 +181,9 @@ struct EncodeScratch {
 
 // Everything a loaded tokenizer holds, and the encode pipeline over it.
 struct Pipeline {
-    Pipeline(BertNormalizer n, bool pre_tok, WordPiece m)
-        : normalizer(n), pre_tokenize(pre_tok), model(std::move(m)) {}
+    static constexpr size_t chunk_code_points = 2048;
+
+    Pipeline(BertNormalizer n, bool pre_tok, WordPiece m) : normalizer(n), pre_tokenize(pre_tok), model(std::move(m)) {}
 
     BertNormalizer normalizer;
     bool pre_tokenize;  // BertPreTokenizer; without it each text segment is one word
@@ -188,18 +200,36 @@ struct Pipeline {
         raw_added.split(
             text,
             [&](std::u32string_view segment) {
-                if (ids.size() >= limit) return;
-                s.normalized.clear();
-                normalizer.normalize(segment, s.normalized);
-                if (normalized_added.empty()) {
-                    append_words(s.normalized, limit, ids, s);
-                } else {
-                    normalized_added.split(
-                        s.normalized, [&](std::u32string_view part) { append_words(part, limit, ids, s); },
-                        push_token);
+                // With a limit, a long segment is normalised a chunk at a time so that truncation costs O(limit),
+                // not O(text). A chunk ends just after an ASCII whitespace character: every setting keeps it and it
+                // is a starter, so no NFD reordering crosses it, and the pre-tokeniser ends a word there. Without a
+                // pre-tokeniser, or with added tokens matched after normalisation, the segment stays whole.
+                const bool chunked =
+                    limit != std::numeric_limits<size_t>::max() && pre_tokenize && normalized_added.empty();
+                while (!segment.empty() && ids.size() < limit) {
+                    size_t end = segment.size();
+                    if (chunked && end > chunk_code_points) {
+                        const size_t cut = segment.find_first_of(U" \t\n\r", chunk_code_points);
+                        end = cut == std::u32string_view::npos ? end : cut + 1;
+                    }
+                    append_normalized(segment.substr(0, end), limit, ids, s);
+                    segment.remove_prefix(end);
                 }
             },
             push_token);
+    }
+
+    void append_normalized(std::u32string_view segment, size_t limit, std::vector<int32_t>& ids,
+                           EncodeScratch& s) const {
+        s.normalized.clear();
+        normalizer.normalize(segment, s.normalized);
+        if (normalized_added.empty()) {
+            append_words(s.normalized, limit, ids, s);
+        } else {
+            normalized_added.split(
+                s.normalized, [&](std::u32string_view part) { append_words(part, limit, ids, s); },
+                [&](int32_t id) { ids.push_back(id); });
+        }
     }
 
     void append_words(std::u32string_view text, size_t limit, std::vector<int32_t>& ids, EncodeScratch& s) const {
@@ -289,11 +319,12 @@ std::unique_ptr<Pipeline> load_tokenizer_json(const fs::path& file) {
     }
     WordPieceOptions wp;
     wp.unk_token = r.string(*model, "unk_token", "model.unk_token");
-    wp.continuing_subword_prefix = r.string(*model, "continuing_subword_prefix", "model.continuing_subword_prefix", "##");
+    wp.continuing_subword_prefix =
+        r.string(*model, "continuing_subword_prefix", "model.continuing_subword_prefix", "##");
     if (const json* v = JsonReader::member(*model, "max_input_chars_per_word"))
-        wp.max_input_chars_per_word = static_cast<size_t>(r.integer(*v, "model.max_input_chars_per_word", 0, INT32_MAX));
-    if (vocab.find(wp.unk_token) < 0)
-        r.fail_field("model.unk_token", "\"" + wp.unk_token + "\" is not in model.vocab");
+        wp.max_input_chars_per_word =
+            static_cast<size_t>(r.integer(*v, "model.max_input_chars_per_word", 0, INT32_MAX));
+    if (vocab.find(wp.unk_token) < 0) r.fail_field("model.unk_token", "\"" + wp.unk_token + "\" is not in model.vocab");
 
     BertNormalizerOptions norm{false, false, false, false};
     if (const json* n = JsonReader::member(root, "normalizer")) {
@@ -373,7 +404,8 @@ std::unique_ptr<Pipeline> load_tokenizer_json(const fs::path& file) {
         impl->cls = id_of("[CLS]");
         impl->sep = id_of("[SEP]");
     } else {
-        r.fail_field("post_processor.type", "\"" + processor_type + "\" is not supported (expected TemplateProcessing)");
+        r.fail_field("post_processor.type",
+                     "\"" + processor_type + "\" is not supported (expected TemplateProcessing)");
     }
     if (const json* padding = JsonReader::member(root, "padding"); padding && JsonReader::member(*padding, "pad_id")) {
         impl->pad = r.token_id((*padding)["pad_id"], "padding.pad_id");
@@ -498,10 +530,20 @@ std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
     return pieces;
 }
 
-size_t Tokenizer::vocab_size() const { return impl_->pipeline.vocab_size; }
-int32_t Tokenizer::cls_id() const { return impl_->pipeline.cls; }
-int32_t Tokenizer::sep_id() const { return impl_->pipeline.sep; }
-int32_t Tokenizer::pad_id() const { return impl_->pipeline.pad; }
-int32_t Tokenizer::unk_id() const { return impl_->pipeline.model.unk_id(); }
+size_t Tokenizer::vocab_size() const {
+    return impl_->pipeline.vocab_size;
+}
+int32_t Tokenizer::cls_id() const {
+    return impl_->pipeline.cls;
+}
+int32_t Tokenizer::sep_id() const {
+    return impl_->pipeline.sep;
+}
+int32_t Tokenizer::pad_id() const {
+    return impl_->pipeline.pad;
+}
+int32_t Tokenizer::unk_id() const {
+    return impl_->pipeline.model.unk_id();
+}
 
 }  // namespace leann

@@ -316,6 +316,8 @@ private:
     }
     std::vector<int64_t> int_tuple(const Value* v, const char* field) {
         if (v->kind != Value::Kind::tuple) error(std::string("tensor ") + field + " is not a tuple");
+        // bounded so that a memoised huge tuple reused by many tensors cannot blow up memory
+        if (v->items.size() > 64) error(std::string("tensor ") + field + " has more than 64 dimensions");
         std::vector<int64_t> out;
         for (const Value* d : v->items) {
             if (d->kind != Value::Kind::integer) error(std::string("tensor ") + field + " holds a non-integer");
@@ -632,7 +634,8 @@ std::map<std::string, TensorInfo> parse_torch_checkpoint(const MappedFile& file)
     if (zip.has(prefix + "byteorder")) {
         const EntryData order = zip.data(prefix + "byteorder");
         const std::string_view text = file.text().substr(order.offset, order.size);
-        if (text == "big") fail(path, "checkpoint was written on a big-endian machine; re-save it on a little-endian one");
+        if (text == "big")
+            fail(path, "checkpoint was written on a big-endian machine; re-save it on a little-endian one");
         if (text != "little") fail(path, "zip entry '" + prefix + "byteorder' is neither 'little' nor 'big'");
     }
     Unpickler unpickler(path, pickle_name, file.bytes().subspan(pickle.offset, pickle.size));

@@ -13,7 +13,8 @@ namespace leann::unicode {
 class CharProps {
 public:
     constexpr explicit CharProps(uint16_t bits) : bits_(bits) {}
-    /// clean_text removes it: a control, format, unassigned, private-use or surrogate code point, NUL or U+FFFD.
+    /// clean_text removes it: a control, format, private-use or surrogate code point, NUL or U+FFFD. Unassigned
+    /// code points are kept (the reference's "other" category has no Cn).
     constexpr bool is_other() const { return bits_ & 0x01; }
     /// clean_text maps it to ' ' (whitespace that is not itself removed as "other").
     constexpr bool is_clean_space() const { return bits_ & 0x02; }
@@ -37,9 +38,9 @@ private:
 };
 
 namespace detail {
-inline constexpr unsigned props_block_shift = 7;
-extern const uint16_t props_stage1[8704];
-extern const uint16_t props_stage2[20096];
+inline constexpr unsigned props_block_shift = 6;
+extern const uint8_t props_stage1[17408];
+extern const uint16_t props_stage2[15040];
 }  // namespace detail
 
 inline constexpr char32_t max_code_point = 0x10FFFF;

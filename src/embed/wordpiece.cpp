@@ -111,9 +111,8 @@ void WordPiece::tokenize_word(std::string_view word, size_t char_count, std::vec
         }
         int32_t id = -1;
         while (end > start) {
-            const std::string_view candidate = start == 0
-                                                   ? word.substr(0, end)
-                                                   : std::string_view(scratch).substr(0, prefix.size() + end - start);
+            const std::string_view candidate =
+                start == 0 ? word.substr(0, end) : std::string_view(scratch).substr(0, prefix.size() + end - start);
             id = vocab_.find(candidate);
             if (id >= 0) break;
             do {

@@ -64,8 +64,7 @@ public:
     /// greedy longest-match-first, pieces after the first carry the continuing prefix. A word longer than
     /// max_input_chars_per_word, or one with a part that matches nothing, becomes the single unknown id.
     /// `scratch` is a buffer the caller reuses between calls.
-    void tokenize_word(std::string_view word, size_t char_count, std::vector<int32_t>& ids,
-                       std::string& scratch) const;
+    void tokenize_word(std::string_view word, size_t char_count, std::vector<int32_t>& ids, std::string& scratch) const;
 
     const Vocab& vocab() const { return vocab_; }
     int32_t unk_id() const { return unk_id_; }

@@ -33,10 +33,10 @@ const std::map<std::string, json>& variant_overrides() {
     static const std::map<std::string, json> variants = {
         {"uncased", json::object()},
         {"cased", {{"lowercase", false}, {"strip_accents", false}}},
-        {"raw_lower", {{"clean_text", false}, {"handle_chinese_chars", false}, {"strip_accents", false},
-                       {"lowercase", true}}},
-        {"strip_only", {{"clean_text", true}, {"handle_chinese_chars", false}, {"strip_accents", true},
-                        {"lowercase", false}}},
+        {"raw_lower",
+         {{"clean_text", false}, {"handle_chinese_chars", false}, {"strip_accents", false}, {"lowercase", true}}},
+        {"strip_only",
+         {{"clean_text", true}, {"handle_chinese_chars", false}, {"strip_accents", true}, {"lowercase", false}}},
     };
     return variants;
 }
@@ -73,7 +73,8 @@ void write_text(const fs::path& file, const std::string& text) {
 
 std::string hex_decode(const std::string& hex) {
     std::string bytes;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2)
+        bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
     return bytes;
 }
 
@@ -116,7 +117,8 @@ std::vector<GoldenCase> read_golden() {
         json record = json::parse(line);
         GoldenCase c;
         c.name = record.at("name").get<std::string>();
-        c.input = record.contains("hex") ? hex_decode(record["hex"].get<std::string>()) : record.at("text").get<std::string>();
+        c.input = record.contains("hex") ? hex_decode(record["hex"].get<std::string>())
+                                         : record.at("text").get<std::string>();
         c.record = std::move(record);
         cases.push_back(std::move(c));
     }
@@ -148,7 +150,8 @@ class TokenizerGolden : public ::testing::Test {
 protected:
     void SetUp() override {
         model_dir_ = leann::testing::default_model_dir();
-        if (!fs::exists(model_dir_ / "tokenizer.json")) GTEST_FAIL() << leann::testing::model_missing_message(model_dir_);
+        if (!fs::exists(model_dir_ / "tokenizer.json"))
+            GTEST_FAIL() << leann::testing::model_missing_message(model_dir_);
         cases_ = read_golden();
         ASSERT_GE(cases_.size(), 250u) << "golden file missing or short: run tests/golden/tokenizer/make_golden.py";
     }
@@ -223,7 +226,8 @@ TEST_F(TokenizerGolden, ConcurrentEncodesAgree) {
     std::vector<std::thread> threads;
     for (size_t t = 0; t < mismatches.size(); ++t) {
         threads.emplace_back([&, t] {
-            for (size_t i = 0; i < cases_.size(); ++i) mismatches[t] += tokenizer.encode(cases_[i].input, 256) != want[i];
+            for (size_t i = 0; i < cases_.size(); ++i)
+                mismatches[t] += tokenizer.encode(cases_[i].input, 256) != want[i];
         });
     }
     for (std::thread& thread : threads) thread.join();
@@ -269,7 +273,8 @@ class TokenizerModel : public ::testing::Test {
 protected:
     void SetUp() override {
         model_dir_ = leann::testing::default_model_dir();
-        if (!fs::exists(model_dir_ / "tokenizer.json")) GTEST_FAIL() << leann::testing::model_missing_message(model_dir_);
+        if (!fs::exists(model_dir_ / "tokenizer.json"))
+            GTEST_FAIL() << leann::testing::model_missing_message(model_dir_);
     }
 
     json tokenizer_json() const { return json::parse(read_text(model_dir_ / "tokenizer.json")); }
@@ -296,8 +301,8 @@ TEST_F(TokenizerModel, SpecialIdsAndPieces) {
     EXPECT_EQ(tokenizer.pad_id(), 0);
     EXPECT_EQ(tokenizer.unk_id(), 100);
     EXPECT_EQ(tokenizer.vocab_size(), 30522u);
-    const std::vector<std::string> pieces = {"hello", ",", "world", "!", "una",    "##ffa",
-                                             "##ble", "naive", "\xE6\x9D\xB1", "\xE4\xBA\xAC", "[MASK]"};
+    const std::vector<std::string> pieces = {
+        "hello", ",", "world", "!", "una", "##ffa", "##ble", "naive", "\xE6\x9D\xB1", "\xE4\xBA\xAC", "[MASK]"};
     EXPECT_EQ(tokenizer.tokenize("Hello, world! Unaffable na\xC3\xAFve \xE6\x9D\xB1\xE4\xBA\xAC [MASK]"), pieces);
     EXPECT_EQ(tokenizer.encode("Hello, world!"), (std::vector<int32_t>{101, 7592, 1010, 2088, 999, 102}));
     EXPECT_EQ(tokenizer.encode(""), (std::vector<int32_t>{101, 102}));

@@ -206,6 +206,133 @@ TEST_F(TorchCheckpointFiles, RefusesNonZipAndGarbage) {
     EXPECT_NE(open_error(write("pickle.bin", "\x80\x02}q\x00.")).find("legacy"), std::string::npos);
 }
 
+// ---- hand-made archives: a stored zip holding a pickle we write opcode by opcode
+
+void put_le(std::string& out, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+// A zip of STORED entries (crc left 0: the reader does not check it).
+std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries) {
+    std::string out, central;
+    for (const auto& [name, data] : entries) {
+        const size_t offset = out.size();
+        put_le(out, 0x04034b50, 4);
+        for (int v : {20, 0, 0, 0, 0}) put_le(out, v, 2);  // version, flags, method, time, date
+        put_le(out, 0, 4);
+        put_le(out, data.size(), 4);
+        put_le(out, data.size(), 4);
+        put_le(out, name.size(), 2);
+        put_le(out, 0, 2);
+        out += name + data;
+        put_le(central, 0x02014b50, 4);
+        for (int v : {20, 20, 0, 0, 0, 0}) put_le(central, v, 2);  // made, needed, flags, method, time, date
+        put_le(central, 0, 4);
+        put_le(central, data.size(), 4);
+        put_le(central, data.size(), 4);
+        for (uint64_t v : {name.size(), size_t{0}, size_t{0}, size_t{0}, size_t{0}}) put_le(central, v, 2);
+        put_le(central, 0, 4);
+        put_le(central, offset, 4);
+        central += name;
+    }
+    const size_t cd_offset = out.size();
+    out += central;
+    put_le(out, 0x06054b50, 4);
+    for (uint64_t v : {size_t{0}, size_t{0}, entries.size(), entries.size()}) put_le(out, v, 2);
+    put_le(out, central.size(), 4);
+    put_le(out, cd_offset, 4);
+    put_le(out, 0, 2);
+    return out;
+}
+
+struct Pickle {
+    std::string bytes = std::string("\x80\x02", 2);  // PROTO 2
+    Pickle& op(char c) { bytes += c; return *this; }
+    Pickle& str(std::string_view text) {
+        bytes += 'X';
+        put_le(bytes, text.size(), 4);
+        bytes += text;
+        return *this;
+    }
+    Pickle& int1(int v) { bytes += 'K'; bytes += static_cast<char>(v); return *this; }
+    Pickle& global(std::string_view module, std::string_view name) {
+        bytes += 'c';
+        bytes += std::string(module) + "\n" + std::string(name) + "\n";
+        return *this;
+    }
+    Pickle& ints(const std::vector<int>& v) {
+        op('(');
+        for (int x : v) int1(x);
+        return op('t');
+    }
+};
+
+// {"w": _rebuild_tensor_v2(('storage', torch.<type>, '0', 'cpu', numel), offset, size, stride, False, {})}
+std::string tensor_pickle(const char* storage_type, int numel, int offset, const std::vector<int>& size,
+                          const std::vector<int>& stride) {
+    Pickle p;
+    p.op('}').op('(').str("w").global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.op('(').str("storage").global("torch", storage_type).str("0").str("cpu").int1(numel).op('t').op('Q');
+    p.int1(offset).ints(size).ints(stride).op('\x89').op('}').op('t').op('R').op('u').op('.');
+    return p.bytes;
+}
+
+const std::string four_floats = [] {
+    std::string s(16, '\0');
+    const float v[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    std::memcpy(s.data(), v, 16);
+    return s;
+}();
+
+TEST_F(TorchCheckpointFiles, HandMadeArchiveOpens) {
+    const auto zip = make_zip({{"w/data.pkl", tensor_pickle("FloatStorage", 4, 0, {2, 2}, {2, 1})},
+                               {"w/byteorder", "little"},
+                               {"w/data/0", four_floats}});
+    const TensorFile file = TensorFile::open(write("w.bin", zip));
+    const std::vector<int64_t> shape{2, 2};
+    EXPECT_EQ(file.read_f32("w", shape), (std::vector<float>{1, 2, 3, 4}));
+}
+
+TEST_F(TorchCheckpointFiles, RefusesInconsistentTensors) {
+    auto error_for = [&](const std::string& pickle, const std::string& data, const std::string& order = "little") {
+        return open_error(
+            write("w.bin", make_zip({{"w/data.pkl", pickle}, {"w/byteorder", order}, {"w/data/0", data}})));
+    };
+    const std::string ok = tensor_pickle("FloatStorage", 4, 0, {2, 2}, {2, 1});
+    EXPECT_NE(error_for(ok, four_floats.substr(0, 8)).find("holds 8 bytes"), std::string::npos);
+    EXPECT_NE(error_for(tensor_pickle("FloatStorage", 4, 1, {2, 2}, {2, 1}), four_floats).find("outside its storage"),
+              std::string::npos);
+    EXPECT_NE(error_for(tensor_pickle("FloatStorage", 4, 0, {2, 2}, {1, 2}), four_floats).find("not contiguous"),
+              std::string::npos);
+    EXPECT_NE(error_for(tensor_pickle("os", 4, 0, {2, 2}, {2, 1}), four_floats).find("unsupported storage type"),
+              std::string::npos);
+    EXPECT_NE(error_for(ok, four_floats, "big").find("big-endian"), std::string::npos);
+    const std::string missing = open_error(write("w.bin", make_zip({{"w/data.pkl", ok}})));
+    EXPECT_NE(missing.find("'w/data/0' is missing"), std::string::npos) << missing;
+}
+
+TEST_F(TorchCheckpointFiles, RefusesMalformedPickles) {
+    auto error_for = [&](const std::string& pickle) {
+        return open_error(write("p.bin", make_zip({{"p/data.pkl", pickle}})));
+    };
+    const std::string unknown = error_for(std::string("\x80\x02I1\n.", 6));  // INT: a protocol-0 opcode
+    EXPECT_NE(unknown.find("opcode 0x49"), std::string::npos) << unknown;
+    EXPECT_NE(unknown.find("p/data.pkl offset 2"), std::string::npos) << unknown;
+    EXPECT_NE(error_for(Pickle().op('R').op('.').bytes).find("underflow"), std::string::npos);
+    EXPECT_NE(error_for(Pickle().op('t').op('.').bytes).find("MARK"), std::string::npos);
+    EXPECT_NE(error_for(Pickle().op('h').op('\x05').op('.').bytes).find("memo key 5"), std::string::npos);
+    EXPECT_NE(error_for(Pickle().str("abc").bytes.substr(0, 8)).find("truncated pickle"), std::string::npos);
+    EXPECT_NE(error_for(Pickle().op('}').bytes).find("truncated pickle"), std::string::npos);  // no STOP
+    // a list holding itself: no recursion, no leak, just "not a dict"
+    EXPECT_NE(error_for(Pickle().op(']').op('q').op('\0').op('h').op('\0').op('a').op('.').bytes).find("holds a list"),
+              std::string::npos);
+    // globals are never called: os.system(...) becomes an opaque value, skipped like any non-tensor
+    Pickle harmless;
+    harmless.op('}').str("x").global("os", "system").str("touch /tmp/leann_pwned").op('\x85').op('R').op('s').op('.');
+    const auto path = write("p.bin", make_zip({{"p/data.pkl", harmless.bytes}}));
+    EXPECT_TRUE(TensorFile::open(path).tensors().empty());
+}
+
 // Cut at every length for one fixture; for the others, every length in the tail (central directory and end
 // records, where the zip reader works hardest) and a sample elsewhere.
 TEST_F(TorchCheckpointFiles, RefusesEveryTruncation) {

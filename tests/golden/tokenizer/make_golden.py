@@ -208,6 +208,8 @@ def hand_written():
         ("marks_precomposed_plus", "é\u0316 ǖ\u0323 ấ\u0328 Å\u0301"),
         ("marks_musical", "\U0001d15e\U0001d15f\U0001d160 x\U0001d16d\U0001d165 y\U0001d165\U0001d16d"
                           " z\U0001d16d\u0941\U0001d165"),
+        ("marks_removed_between", "x\U0001d16d\x00\U0001d165 y\U0001d16d\u200b\U0001d165 z\U0001d16d\x01\U0001d165"
+                                  " w\U0001d16d\ufffd\U0001d165 v\U0001d16d \U0001d165"),
         ("marks_mc_with_class", "\u302e\u302f 가\u302f\u302e\u0301 \U00016ff0\U00016ff1 \u0f71\u0f72\u0f74"),
         ("marks_indic_nukta", "\u0915\u093c\u094d\u0937 \u0915\u094d\u093c\u0937 \u0928\u093c"),
         ("marks_hebrew_points", "\u05e9\u05c1\u05bc \u05e9\u05bc\u05c1 \u05d1\u05b0\u05bc"),
