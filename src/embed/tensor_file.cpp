@@ -159,7 +159,9 @@ std::vector<float> TensorFile::read_f32(const std::string& name, std::span<const
     std::vector<float> out(n);
     const std::byte* src = file_->bytes().data() + info.offset;
     switch (info.dtype) {
-        case DType::f32: std::memcpy(out.data(), src, n * 4); break;
+        case DType::f32:
+            if (n != 0) std::memcpy(out.data(), src, n * 4);
+            break;
         case DType::f16:
             for (size_t i = 0; i < n; ++i) out[i] = half_to_float(load_le<uint16_t>(src + 2 * i));
             break;
