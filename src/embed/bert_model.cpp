@@ -1,11 +1,10 @@
 #include "embed/bert_model.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "embed/blas.h"
 #include "embed/kernels.h"
 #include "embed/tensor_file.h"
 #include "leann/error.h"
@@ -100,7 +99,7 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
             if (begin == end) return;
             kernels::fill_rows(y + begin * n, b.data(), end - begin, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(end - begin), static_cast<int>(n),
+            blas::sgemm(false, true, static_cast<int>(end - begin), static_cast<int>(n),
                         static_cast<int>(k), 1.0f, x + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k),
                         1.0f, y + begin * n, static_cast<int>(n));
             if (epilogue) epilogue(begin, end);
@@ -114,7 +113,7 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
         const size_t c0 = begin * 16, c1 = std::min(n, end * 16);
         if (c0 >= c1) return;
         for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(c1 - c0),
+        blas::sgemm(false, true, static_cast<int>(rows), static_cast<int>(c1 - c0),
                     static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f,
                     y + c0, static_cast<int>(n));
     });
@@ -143,9 +142,9 @@ void BertModel::attention(std::span<const size_t> offsets, const float* qkv, flo
         const float* key = q + h;
         const float* v = q + 2 * h;
         const int n = static_cast<int>(len), di = static_cast<int>(d), ldi = static_cast<int>(ld);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, di, 1.0f, q, ldi, key, ldi, 0.0f, scores.data(), n);
+        blas::sgemm(false, true, n, n, di, 1.0f, q, ldi, key, ldi, 0.0f, scores.data(), n);
         kernels::softmax(scores.data(), len, len, len, scale);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, di, n, 1.0f, scores.data(), n, v, ldi, 0.0f,
+        blas::sgemm(false, false, n, di, n, 1.0f, scores.data(), n, v, ldi, 0.0f,
                     ctx + begin * h + head * d, static_cast<int>(h));
     });
 }

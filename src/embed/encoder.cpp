@@ -4,11 +4,11 @@
 #include <mutex>
 
 #include "embed/bert_model.h"
+#include "embed/blas.h"
 #include "embed/tensor_file.h"
 #include "leann/error.h"
+#include "leann/log.h"
 #include "util/thread_pool.h"
-
-extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace leann {
 
@@ -28,8 +28,7 @@ Encoder::Encoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Encoder::~Encoder() = default;
 
 std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, const EncoderOptions& options) {
-    // Our pool owns the cores: each thread runs single-threaded GEMMs on its share, so BLAS must not spawn more.
-    openblas_set_num_threads(1);
+    log(LogLevel::info, "BLAS: " + blas::init());
     ModelInfo info = read_model_info(model_dir);
     Tokenizer tokenizer = Tokenizer::load(model_dir);
     if (tokenizer.vocab_size() > info.vocab_size)
