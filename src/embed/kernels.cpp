@@ -16,10 +16,17 @@
 namespace leann::kernels {
 namespace {
 
+// Plain comparisons, not std::fmin/fmax: those keep IEEE NaN rules that GCC only honours through a libm call,
+// which stops the loops from vectorising (it cost ~20% of encoder time before this was found with perf).
+inline float clamp(float x, float lo, float hi) {
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+
 // exp(x) for x in float range: x = n*ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n by
 // building the exponent bits. Relative error ~2 ulp; branch-free so loops over it vectorise.
 inline float fast_exp(float x) {
-    x = std::fmin(std::fmax(x, -87.3f), 88.7f);
+    x = clamp(x, -87.3f, 88.7f);
     float n = std::nearbyint(x * 1.44269504088896341f);
     float r = std::fma(n, -0.693359375f, x);
     r = std::fma(n, 2.12194440e-4f, r);
@@ -36,7 +43,7 @@ inline float fast_exp(float x) {
 
 // erf(x) as x * P(x^2) / Q(x^2) on [-4, 4] (erf is +-1 in float beyond), the rational form Eigen and XNNPACK use.
 inline float fast_erf(float x) {
-    x = std::fmin(std::fmax(x, -4.0f), 4.0f);
+    x = clamp(x, -4.0f, 4.0f);
     float x2 = x * x;
     float p = -2.72614225801306e-10f;
     p = std::fma(p, x2, 2.77068142495902e-08f);
@@ -122,7 +129,7 @@ void softmax(float* s, size_t rows, size_t cols, size_t ld, float scale) {
         float* row = s + r * ld;
         float max = row[0];
 #pragma omp simd reduction(max : max)
-        for (size_t c = 0; c < cols; ++c) max = std::fmax(max, row[c]);
+        for (size_t c = 0; c < cols; ++c) max = row[c] > max ? row[c] : max;
         float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
         for (size_t c = 0; c < cols; ++c) {
