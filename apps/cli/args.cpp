@@ -58,4 +58,15 @@ size_t Args::get_size(const std::string& name, size_t fallback) const {
     return value;
 }
 
+double Args::get_double(const std::string& name, double fallback) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return fallback;
+    double value = 0;
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size())
+        throw Error("option --" + name + " expects a number, got '" + text + "'");
+    return value;
+}
+
 }  // namespace leann::cli

@@ -18,6 +18,8 @@ public:
     std::string get(const std::string& name, const std::string& fallback = "") const;
     /// A non-negative integer option; throws leann::Error naming the option when the value is not one.
     size_t get_size(const std::string& name, size_t fallback) const;
+    /// A number option; throws leann::Error naming the option when the value is not one.
+    double get_double(const std::string& name, double fallback) const;
 
 private:
     std::vector<std::string> positionals_;

@@ -9,5 +9,9 @@ namespace leann::cli {
 
 int run_model(const std::vector<std::string>& args);
 int run_embed(const std::vector<std::string>& args);
+int run_build(const std::vector<std::string>& args);
+int run_search(const std::vector<std::string>& args);
+int run_stats(const std::vector<std::string>& args);
+int run_verify(const std::vector<std::string>& args);
 
 }  // namespace leann::cli

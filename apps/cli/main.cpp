@@ -16,6 +16,10 @@ constexpr const char* usage = R"(leann - local semantic search that stores no em
 Usage: leann <command> [options]
 
 Commands:
+  build NAME --docs F.jsonl  build an index from JSONL records (text, id, title, metadata)
+  search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
+  stats NAME               section sizes, bytes per chunk, build configuration
+  verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
   model list               list the models in the model cache
@@ -27,7 +31,8 @@ Global options:
   --version                print the version
   -v, --verbose            log progress to stderr
 
-Models live in $LEANN_HOME/models (LEANN_HOME defaults to ~/.local/share/leann);
+Indexes live in $LEANN_HOME/indexes/NAME (every NAME command also takes --index PATH instead);
+models in $LEANN_HOME/models (LEANN_HOME defaults to ~/.local/share/leann);
 install the default one with scripts/fetch_model.sh.
 )";
 
@@ -56,6 +61,10 @@ int main(int argc, char** argv) {
     try {
         if (command == "embed") return leann::cli::run_embed(command_args);
         if (command == "model") return leann::cli::run_model(command_args);
+        if (command == "build") return leann::cli::run_build(command_args);
+        if (command == "search") return leann::cli::run_search(command_args);
+        if (command == "stats") return leann::cli::run_stats(command_args);
+        if (command == "verify") return leann::cli::run_verify(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
         return 2;
     } catch (const std::exception& e) {

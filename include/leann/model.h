@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "leann/metric.h"
+
 namespace leann {
 
 enum class Pooling { mean, cls, max, mean_sqrt_len };
@@ -34,6 +36,7 @@ struct ModelInfo {
     bool normalize = false;       // L2-normalise the pooled vector
     std::string query_prompt;     // prefix for queries (e5: "query: "), from config_sentence_transformers.json
     std::string passage_prompt;   // prefix for passages (e5: "passage: ")
+    Metric similarity = Metric::cosine;  // similarity_fn_name of config_sentence_transformers.json (default cosine)
     std::filesystem::path weights_file;  // model.safetensors or pytorch_model.bin
     uint64_t parameter_count = 0;        // weights in the file (floating-point elements)
     std::string content_hash;            // xxh3-128 of the weights and tokenizer files, hex; indexes record it

@@ -115,7 +115,16 @@ void read_prompts(ModelInfo& info, const fs::path& dir) {
     fs::path file = dir / "config_sentence_transformers.json";
     if (!fs::exists(file)) return;
     json config = read_json(file);
-    if (!config.is_object() || !config.contains("prompts")) return;
+    if (!config.is_object()) return;
+    // sentence-transformers' similarity_fn_name picks the metric indexes use (its default is cosine).
+    if (config.contains("similarity_fn_name") && config["similarity_fn_name"].is_string()) {
+        const std::string name = config["similarity_fn_name"].get<std::string>();
+        if (name == "dot") info.similarity = Metric::inner_product;
+        else if (name == "euclidean") info.similarity = Metric::l2;
+        else if (name == "cosine") info.similarity = Metric::cosine;
+        else fail(file, "similarity_fn_name '" + name + "' is not supported (cosine, dot, euclidean)");
+    }
+    if (!config.contains("prompts")) return;
     const json& prompts = config["prompts"];
     if (!prompts.is_object()) fail(file, "field 'prompts' must be an object");
     auto prompt = [&](std::initializer_list<const char*> keys) -> std::string {

@@ -8,28 +8,14 @@
 #include <sys/wait.h>
 
 #include "leann/encoder.h"
+#include "cli_runner.h"
 #include "tiny_model.h"
 
 namespace leann {
 namespace {
 
-struct CliRun {
-    int status;
-    std::string out;
-};
-
-CliRun run_cli(const std::string& args) {
-    std::string command = std::string(LEANN_CLI_PATH) + " " + args;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    CliRun result{-1, ""};
-    if (pipe == nullptr) return result;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
-    int status = ::pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using testing::CliRun;
+using testing::run_cli;
 
 TEST(Cli, VersionAndHelp) {
     EXPECT_EQ(run_cli("--version").out.rfind("leann ", 0), 0u);

@@ -1,0 +1,130 @@
+// leann search: one query, or a file of queries with the model and index loaded once.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "index_args.h"
+#include "leann/error.h"
+#include "util/utf8.h"
+
+namespace leann::cli {
+namespace {
+
+constexpr const char* search_usage = R"(Usage: leann search NAME "query" [options]
+       leann search NAME --queries FILE [options]      (one JSON line per query)
+       (--index PATH in place of NAME)
+
+Options:
+  --top-k K              results per query (default: 5)
+  --complexity L         search list size; larger finds more, costs more (default: 64)
+  --recompute-share A    share of seen candidates whose embeddings are recomputed (default: 0.2)
+  --batch-size B         candidates gathered per encoder call (default: 64; 1 = no batching)
+  --no-recompute         rank by PQ codes only: fast, approximate (for comparison)
+  --json                 JSON output: {"query_id", "query", "results": [{"id", "score", "text", "metadata"}]}
+  --queries FILE         lines "id<TAB>text" or plain lines (id = line number)
+  --model PATH           use this model folder (must be the model the index was built with)
+  --threads N            encoder threads (default: all cores)
+)";
+
+nlohmann::json result_json(const nlohmann::json& query_id, std::string_view query, const SearchResult& r) {
+    nlohmann::json results = nlohmann::json::array();
+    for (const Hit& h : r.hits)
+        results.push_back({{"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", metadata_json(h.metadata)}});
+    return {{"query_id", query_id},
+            {"query", std::string(query)},
+            {"results", std::move(results)},
+            {"stats",
+             {{"seconds", r.seconds},
+              {"recomputed", r.stats.recomputed},
+              {"cache_hits", r.stats.lru_hits + r.stats.hub_hits},
+              {"expansions", r.stats.expansions},
+              {"encoder_batches", r.stats.batches}}}};
+}
+
+void print_text(const SearchResult& r) {
+    if (r.hits.empty()) std::printf("no results\n");
+    for (size_t i = 0; i < r.hits.size(); ++i) {
+        const Hit& h = r.hits[i];
+        std::string snippet = h.text.substr(0, 240);
+        for (char& c : snippet)
+            if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+        snippet = utf8::repair(snippet);  // the cut may split a character
+        std::printf("%zu. [%.4f] %s\n   %s%s\n", i + 1, h.score, h.id.c_str(), snippet.c_str(),
+                    h.text.size() > 240 ? "..." : "");
+    }
+    std::fprintf(stderr, "%.3fs, %zu embeddings recomputed, %zu from cache\n", r.seconds, r.stats.recomputed,
+                 r.stats.lru_hits + r.stats.hub_hits);
+}
+
+}  // namespace
+
+int run_search(const std::vector<std::string>& argv) {
+    Args args(argv, {"index", "top-k", "complexity", "recompute-share", "batch-size", "queries", "model", "threads"},
+              {"help", "h", "json", "no-recompute"});
+    if (args.has("help") || args.has("h")) {
+        std::fputs(search_usage, stdout);
+        return 0;
+    }
+    size_t shift = 0;
+    const std::filesystem::path path = index_path(args, shift);
+    const auto& pos = args.positionals();
+    SearchOptions options;
+    options.top_k = args.get_size("top-k", 5);
+    options.complexity = args.get_size("complexity", 64);
+    options.recompute_share = args.get_double("recompute-share", options.recompute_share);
+    options.batch_size = args.get_size("batch-size", options.batch_size);
+    options.recompute = !args.has("no-recompute");
+    if (options.top_k == 0 || options.top_k > 10000) throw Error("--top-k must be between 1 and 10000");
+    if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
+    if (!(options.recompute_share > 0 && options.recompute_share <= 1))
+        throw Error("--recompute-share must be in (0, 1]");
+    const bool json = args.has("json");
+
+    if (!args.has("queries")) {
+        if (pos.size() != shift + 1) throw Error("give one query (quote it), or --queries FILE");
+        const Index index = open_index(args, path, true);
+        const std::string query = utf8::repair(pos[shift]);
+        const SearchResult r = index.search(query, options);
+        if (json)
+            std::printf("%s\n", result_json(nullptr, query, r).dump().c_str());
+        else
+            print_text(r);
+        return 0;
+    }
+    if (pos.size() != shift) throw Error("--queries FILE and a query argument exclude each other");
+    const std::string file = args.get("queries");
+    std::ifstream in_file;
+    if (file != "-") {
+        in_file.open(file);
+        if (!in_file) throw Error(file + ": cannot open");
+    }
+    std::istream& in = file == "-" ? std::cin : in_file;
+    const Index index = open_index(args, path, true);
+    std::string line;
+    size_t line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        line = utf8::repair(line);
+        nlohmann::json query_id = std::to_string(line_no);
+        std::string query = line;
+        if (auto tab = line.find('\t'); tab != std::string::npos) {
+            query_id = line.substr(0, tab);
+            query = line.substr(tab + 1);
+        }
+        if (query.find_first_not_of(" \t") == std::string::npos) continue;
+        const SearchResult r = index.search(query, options);
+        if (json) {
+            std::printf("%s\n", result_json(query_id, query, r).dump().c_str());
+        } else {
+            std::printf("# %s\t%s\n", query_id.get<std::string>().c_str(), query.c_str());
+            print_text(r);
+        }
+        std::fflush(stdout);
+    }
+    return 0;
+}
+
+}  // namespace leann::cli

@@ -1,0 +1,150 @@
+// leann stats / leann verify: what an index holds, and whether it is intact (and, with --recall, how good).
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+#include "args.h"
+#include "commands.h"
+#include "index_args.h"
+#include "leann/error.h"
+
+namespace leann::cli {
+namespace {
+
+constexpr const char* stats_usage = R"(Usage: leann stats NAME [--json]     (or --index PATH)
+
+Sizes of every section of the index file, bytes per chunk, share of the raw text, counts and the recorded build
+configuration. The index holds no embedding matrix: the largest sections are the passages and the graph.
+)";
+
+constexpr const char* verify_usage = R"(Usage: leann verify NAME [--recall N] [options]     (or --index PATH)
+
+Checks every section checksum, every passage block and the graph's invariants. With --recall N, also measures
+recall@k of the search against exact search on N queries taken from the passages themselves (their first
+words); exact search needs every passage embedded again, so this takes as long as the build's embedding.
+
+Options:
+  --recall N             sample N queries (default: off)
+  --top-k K              k of recall@k (default: 3)
+  --complexity L         search list size (default: 64)
+  --recompute-share A    (default: 0.2)
+  --seed S               query sample seed (default: 1)
+  --threads N, --model PATH
+)";
+
+bool is_index_structure(const std::string& tag) { return tag != "PSGD" && tag != "HUBV" && tag != "META"; }
+
+}  // namespace
+
+int run_stats(const std::vector<std::string>& argv) {
+    Args args(argv, {"index"}, {"help", "h", "json"});
+    if (args.has("help") || args.has("h")) {
+        std::fputs(stats_usage, stdout);
+        return 0;
+    }
+    size_t shift = 0;
+    const std::filesystem::path path = index_path(args, shift);
+    const Index index = open_index(args, path, false);
+    const IndexStats s = index.stats();
+    const double chunks = std::max<double>(1, double(s.chunks));
+    uint64_t structure = 0;
+    for (const auto& sec : s.sections)
+        if (is_index_structure(sec.tag)) structure += sec.bytes;
+    if (args.has("json")) {
+        nlohmann::json sections = nlohmann::json::array();
+        for (const auto& sec : s.sections)
+            sections.push_back({{"tag", sec.tag}, {"what", sec.what}, {"bytes", sec.bytes},
+                                {"bytes_per_chunk", double(sec.bytes) / chunks}});
+        nlohmann::json out = {{"path", s.path.string()},
+                              {"format_version", s.format_version},
+                              {"chunks", s.chunks},
+                              {"edges", s.edges},
+                              {"hub_cache_nodes", s.hubs},
+                              {"file_bytes", s.file_bytes},
+                              {"raw_text_bytes", s.raw_text_bytes},
+                              {"index_bytes_without_passages", structure},
+                              {"index_bytes_per_chunk", double(structure) / chunks},
+                              {"sections", sections},
+                              {"config", nlohmann::json::parse(s.config_json)}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::printf("index      %s (format %u)\n", s.path.string().c_str(), s.format_version);
+    std::printf("chunks     %zu   edges %zu (%.1f per chunk)   hub cache %zu nodes\n", s.chunks, s.edges,
+                double(s.edges) / chunks, s.hubs);
+    std::printf("raw text   %s\n", human_bytes(double(s.raw_text_bytes)).c_str());
+    std::printf("file       %s (%.1f%% of the raw text)\n\n", human_bytes(double(s.file_bytes)).c_str(),
+                100.0 * double(s.file_bytes) / std::max<double>(1, double(s.raw_text_bytes)));
+    std::printf("%-6s %12s %10s  %s\n", "tag", "bytes", "per chunk", "what");
+    for (const auto& sec : s.sections)
+        std::printf("%-6s %12llu %10.1f  %s\n", sec.tag.c_str(), static_cast<unsigned long long>(sec.bytes),
+                    double(sec.bytes) / chunks, sec.what.c_str());
+    std::printf("\ngraph + PQ + id map (no passages, no hub vectors): %.1f bytes per chunk, %.2f%% of the raw text\n",
+                double(structure) / chunks, 100.0 * double(structure) / std::max<double>(1, double(s.raw_text_bytes)));
+    std::printf("embedding matrix: none stored\n\nbuild configuration:\n%s\n", s.config_json.c_str());
+    return 0;
+}
+
+int run_verify(const std::vector<std::string>& argv) {
+    Args args(argv, {"index", "recall", "top-k", "complexity", "recompute-share", "seed", "threads", "model"},
+              {"help", "h"});
+    if (args.has("help") || args.has("h")) {
+        std::fputs(verify_usage, stdout);
+        return 0;
+    }
+    size_t shift = 0;
+    const std::filesystem::path path = index_path(args, shift);
+    const size_t samples = args.get_size("recall", 0);
+    Index index = open_index(args, path, samples > 0);
+    index.verify();
+    std::printf("%s: checksums, passages and graph invariants OK (%zu chunks)\n", path.string().c_str(),
+                index.size());
+    if (samples == 0) return 0;
+
+    SearchOptions options;
+    options.top_k = args.get_size("top-k", 3);
+    options.complexity = args.get_size("complexity", 64);
+    options.recompute_share = args.get_double("recompute-share", options.recompute_share);
+    index.set_cache_capacity(0);  // honest recomputation counts
+
+    // Exact search needs every passage's embedding: recompute them all once.
+    Encoder& encoder = index.encoder();
+    const size_t n = index.size(), dim = encoder.dims();
+    std::vector<float> matrix(n * dim);
+    Progress progress;
+    std::vector<std::string> texts;
+    for (size_t begin = 0; begin < n; begin += 64) {
+        const size_t end = std::min(n, begin + 64);
+        texts.clear();
+        for (size_t i = begin; i < end; ++i) texts.push_back(index.document(uint32_t(i)).text);
+        std::vector<std::string_view> views(texts.begin(), texts.end());
+        encoder.encode(views, std::span<float>(matrix.data() + begin * dim, (end - begin) * dim), TextRole::passage);
+        progress("embed", end, n);
+    }
+    progress.finish();
+
+    std::mt19937_64 rng(args.get_size("seed", 1));
+    double hits = 0, recomputed = 0, seconds = 0;
+    const size_t k = options.top_k;
+    for (size_t q = 0; q < samples; ++q) {
+        const Document doc = index.document(uint32_t(rng() % n));
+        std::istringstream words(doc.text);
+        std::string query, word;
+        for (int w = 0; w < 12 && words >> word; ++w) query += (w ? " " : "") + word;
+        std::vector<float> qv(dim);
+        const std::string_view qs[] = {query};
+        encoder.encode(qs, qv, TextRole::query);
+        const std::vector<uint32_t> truth = index.exact_search(qv, matrix, k);
+        const SearchResult r = index.search(query, options);
+        for (const Hit& h : r.hits) hits += std::count(truth.begin(), truth.end(), h.node);
+        recomputed += double(r.stats.recomputed);
+        seconds += r.seconds;
+    }
+    std::printf("recall@%zu %.3f over %zu sampled queries (complexity %zu): %.1f recomputations and %.3fs per query\n",
+                k, hits / double(samples * k), samples, options.complexity, recomputed / double(samples),
+                seconds / double(samples));
+    return 0;
+}
+
+}  // namespace leann::cli

@@ -1,0 +1,86 @@
+#include "index_args.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "leann/error.h"
+#include "leann/model.h"
+
+namespace leann::cli {
+
+std::filesystem::path index_path(const Args& args, size_t& shift) {
+    if (args.has("index")) {
+        shift = 0;
+        return index_path_for_argument(args.get("index"));
+    }
+    if (args.positionals().empty()) throw Error("which index? give NAME or --index PATH");
+    shift = 1;
+    return index_path_for_name(args.positionals()[0]);
+}
+
+Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder) {
+    if (!std::filesystem::exists(path))
+        throw Error("no index at " + path.string() + " (build one with: leann build NAME --docs FILE.jsonl)");
+    Index index = Index::open(path);
+    if (with_encoder) {
+        EncoderOptions options;
+        options.threads = args.get_size("threads", 0);
+        std::optional<std::filesystem::path> model;
+        if (args.has("model")) model = resolve_model(args.get("model"));
+        index.load_encoder(model, options);
+    }
+    return index;
+}
+
+nlohmann::json metadata_json(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded()) return text;
+    return j;
+}
+
+double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string human_bytes(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    size_t u = 0;
+    while (bytes >= 1024 && u + 1 < std::size(units)) {
+        bytes /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
+Progress::Progress() : tty_(isatty(STDERR_FILENO) != 0) {}
+
+void Progress::operator()(std::string_view stage, size_t done, size_t total) {
+    if (!tty_) return;
+    const double t = now_seconds();
+    if (stage != stage_) {
+        if (!stage_.empty()) std::fputs("\n", stderr);
+        stage_ = stage;
+        stage_start_ = t;
+        last_print_ = 0;
+    }
+    if (done < total && t - last_print_ < 0.2) return;
+    last_print_ = t;
+    const double elapsed = t - stage_start_;
+    const double rate = elapsed > 0 ? double(done) / elapsed : 0;
+    std::fprintf(stderr, "\r%-6s %zu/%zu", stage_.c_str(), done, total);
+    if (rate > 0 && done < total) std::fprintf(stderr, " (%.0f/s, ETA %.0fs)", rate, double(total - done) / rate);
+    if (done >= total) std::fprintf(stderr, " done in %.1fs", elapsed);
+    std::fputs("\x1b[K", stderr);
+    std::fflush(stderr);
+}
+
+void Progress::finish() {
+    if (tty_ && !stage_.empty()) std::fputs("\n", stderr);
+    stage_.clear();
+}
+
+}  // namespace leann::cli

@@ -1,0 +1,42 @@
+// Shared by the index commands: NAME or --index PATH, progress on a terminal, metadata as JSON.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "args.h"
+#include "leann/index.h"
+
+namespace leann::cli {
+
+/// The index file for `leann CMD NAME ...` or `leann CMD --index PATH ...`; positional 0 is NAME when
+/// --index is absent. `shift` is set to how many positionals were consumed (0 or 1).
+std::filesystem::path index_path(const Args& args, size_t& shift);
+
+/// Opens the index and, unless `with_encoder` is false, loads its recorded model (or --model PATH, which must
+/// have the same content hash).
+Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder);
+
+/// A stored metadata text as JSON (an unparsable one comes back as a string; it never throws).
+nlohmann::json metadata_json(const std::string& text);
+
+/// Stage progress on stderr when it is a terminal ("embed 1200/5000 (340/s, ETA 11s)"); silent otherwise.
+class Progress {
+public:
+    Progress();
+    void operator()(std::string_view stage, size_t done, size_t total);
+    void finish();
+
+private:
+    bool tty_;
+    std::string stage_;
+    double stage_start_ = 0;
+    double last_print_ = 0;
+};
+
+double now_seconds();
+std::string human_bytes(double bytes);
+
+}  // namespace leann::cli

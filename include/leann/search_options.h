@@ -1,0 +1,35 @@
+// Query-time knobs and counters, shared by the library facade (leann/index.h) and the search room.
+#pragma once
+
+#include <cstddef>
+
+namespace leann {
+
+struct SearchOptions {
+    size_t top_k = 10;
+    size_t complexity = 64;        // result list size L (at least top_k): larger = better recall, more work
+    double recompute_share = 0.2;  // share of seen nodes recomputed, best PQ distance first; 1 = every visited node
+    size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
+    bool recompute = true;         // false: rank by PQ distance alone (a comparison mode; approximate scores)
+};
+
+struct SearchStats {
+    size_t expansions = 0;    // nodes whose neighbour lists were read
+    size_t pq_distances = 0;  // approximate distances computed
+    size_t recomputed = 0;    // exact embeddings computed (encoder calls' texts)
+    size_t lru_hits = 0;      // served by the per-process cache
+    size_t hub_hits = 0;      // served by the index's hub cache
+    size_t batches = 0;       // encoder calls
+
+    SearchStats& operator+=(const SearchStats& o) {
+        expansions += o.expansions;
+        pq_distances += o.pq_distances;
+        recomputed += o.recomputed;
+        lru_hits += o.lru_hits;
+        hub_hits += o.hub_hits;
+        batches += o.batches;
+        return *this;
+    }
+};
+
+}  // namespace leann

@@ -1,0 +1,179 @@
+// index room: building an index. Embed (or take) the vectors, build the HNSW graph, prune it, train PQ and encode
+// every node, choose the hub cache, then write every section and rename the file into place. The vectors are
+// dropped at the end: the file holds no embedding matrix (only the optional, budgeted hub cache).
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "index/layout.h"
+#include "leann/error.h"
+#include "leann/index.h"
+#include "leann/log.h"
+#include "leann/version.h"
+#include "pq/product_quantizer.h"
+#include "store/passage_store.h"
+#include "util/distance.h"
+
+namespace leann {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+template <class T>
+std::span<const std::byte> bytes_of(const std::vector<T>& v) {
+    return std::as_bytes(std::span<const T>(v));
+}
+
+/// Writes the index for normalised (when cosine) vectors; `vectors` is n x dims.
+void write_index(const std::filesystem::path& path, std::span<const Document> documents, const float* vectors,
+                 const IndexModel& model, Metric metric, const BuildOptions& options) {
+    const size_t n = documents.size(), dim = model.dims;
+    if (n >= UINT32_MAX) throw Error("too many chunks for one index (at most 4294967294)");
+    auto progress = [&](std::string_view stage) {
+        return [&options, stage](size_t done, size_t total) {
+            if (options.progress) options.progress(stage, done, total);
+        };
+    };
+
+    graph::BuildParams hnsw;
+    hnsw.max_degree = options.graph.max_degree;
+    hnsw.ef_construction = options.graph.ef_construction;
+    hnsw.threads = options.threads;
+    graph::Graph g = graph::build_hnsw(vectors, n, dim, metric, hnsw, progress("graph"));
+    const size_t edges_before = g.edges();
+    if (options.graph.prune) {
+        graph::PruneParams prune;
+        prune.hub_degree = options.graph.hub_degree;
+        prune.degree = options.graph.pruned_degree;
+        prune.hub_fraction = options.graph.hub_fraction;
+        prune.threads = options.threads;
+        g = graph::prune(g, vectors, dim, metric, prune, progress("prune"));
+    }
+
+    pq::TrainParams train;
+    train.code_bytes = options.pq_bytes;
+    train.threads = options.threads;
+    if (options.progress) options.progress("pq", 0, 1);
+    const pq::ProductQuantizer quantizer = pq::ProductQuantizer::train(vectors, n, dim, train);
+    std::vector<uint8_t> codes(n * quantizer.code_size());
+    quantizer.encode(vectors, n, codes.data(), options.threads);
+    if (options.progress) options.progress("pq", 1, 1);
+
+    // Hub cache: exact vectors of the highest-degree nodes, as many as the budget allows.
+    const graph::GraphView view(g);
+    std::vector<uint32_t> hubs = graph::nodes_by_degree(view);
+    hubs.resize(std::min(hubs.size(), options.hub_cache_bytes / (dim * sizeof(float) + sizeof(uint32_t))));
+    std::sort(hubs.begin(), hubs.end());
+    std::vector<float> hub_vectors(hubs.size() * dim);
+    for (size_t i = 0; i < hubs.size(); ++i)
+        std::copy_n(vectors + size_t(hubs[i]) * dim, dim, hub_vectors.begin() + i * dim);
+
+    store::PassageStoreWriter passages;
+    for (const Document& d : documents) passages.add(d.id, d.text, d.metadata);
+
+    index::Info info;
+    info.nodes = uint32_t(n);
+    info.dim = uint32_t(dim);
+    info.metric = uint32_t(metric);
+    info.subquantizers = uint32_t(quantizer.subquantizers());
+    info.upper_layers = uint32_t(g.upper.size());
+    info.entry_point = g.entry_point;
+    info.hubs = uint32_t(hubs.size());
+    info.edges = g.edges();
+    info.raw_text_bytes = passages.raw_text_bytes();
+
+    json chunking = json::parse(options.chunking, nullptr, false);
+    if (chunking.is_discarded() || !chunking.is_object()) throw Error("build: chunking parameters must be a JSON object");
+    const json meta = {
+        {"format", "leann-index"},
+        {"program_version", std::string(version())},
+        {"created", utc_now()},
+        {"model", {{"name", model.name}, {"content_hash", model.content_hash}, {"dims", dim}}},
+        {"metric", std::string(metric_name(metric))},
+        {"graph",
+         {{"max_degree", options.graph.max_degree},
+          {"ef_construction", options.graph.ef_construction},
+          {"pruned", options.graph.prune},
+          {"hub_degree", options.graph.hub_degree},
+          {"pruned_degree", options.graph.pruned_degree},
+          {"hub_fraction", options.graph.hub_fraction},
+          {"edges_before_pruning", edges_before},
+          {"edges", g.edges()},
+          {"upper_layers", g.upper.size()}}},
+        {"pq", {{"subquantizers", quantizer.subquantizers()}, {"bits", 8}, {"code_bytes", quantizer.code_size()}}},
+        {"hub_cache", {{"budget_bytes", options.hub_cache_bytes}, {"nodes", hubs.size()}}},
+        {"chunking", chunking},
+        {"counts", {{"chunks", n}, {"raw_text_bytes", passages.raw_text_bytes()}}},
+    };
+    const std::string meta_text = meta.dump(2);
+
+    if (options.progress) options.progress("write", 0, 1);
+    std::filesystem::create_directories(path.parent_path().empty() ? "." : path.parent_path());
+    store::IndexFileWriter out(path);
+    out.add_section(index::kInfo, std::as_bytes(std::span<const index::Info>(&info, 1)));
+    out.add_section(index::kMeta, std::as_bytes(std::span<const char>(meta_text.data(), meta_text.size())));
+    out.add_section(index::kGraphOffsets, bytes_of(g.base.offsets));
+    out.add_section(index::kGraphNeighbors, bytes_of(g.base.neighbors));
+    out.add_section(index::kGraphUpper, bytes_of(index::encode_upper(g)));
+    out.add_section(index::kPqCentroids, std::as_bytes(quantizer.centroids()));
+    out.add_section(index::kPqCodes, bytes_of(codes));
+    out.add_section(index::kHubIds, bytes_of(hubs));
+    out.add_section(index::kHubVectors, bytes_of(hub_vectors));
+    out.add_section(index::kTombstones, bytes_of(std::vector<uint8_t>((n + 7) / 8, 0)));
+    passages.write(out);
+    out.commit();
+    if (options.progress) options.progress("write", 1, 1);
+}
+
+}  // namespace
+
+void Index::build(const std::filesystem::path& path, std::span<const Document> documents, Encoder& encoder,
+                  const BuildOptions& options) {
+    if (documents.empty()) throw Error("nothing to index: no documents");
+    const size_t n = documents.size(), dim = encoder.dims();
+    const Metric metric = options.metric.value_or(encoder.info().similarity);
+    std::vector<float> vectors(n * dim);
+    const size_t batch = std::max<size_t>(1, options.encode_batch);
+    std::vector<std::string_view> texts;
+    for (size_t begin = 0; begin < n; begin += batch) {
+        const size_t end = std::min(n, begin + batch);
+        texts.clear();
+        for (size_t i = begin; i < end; ++i) texts.emplace_back(documents[i].text);
+        encoder.encode(texts, std::span<float>(vectors.data() + begin * dim, (end - begin) * dim), TextRole::passage);
+        if (options.progress) options.progress("embed", end, n);
+    }
+    if (metric == Metric::cosine)
+        for (size_t i = 0; i < n; ++i) normalize(vectors.data() + i * dim, dim);
+    const IndexModel model{encoder.info().name, encoder.info().content_hash, dim};
+    write_index(path, documents, vectors.data(), model, metric, options);
+}
+
+void Index::build_from_vectors(const std::filesystem::path& path, std::span<const Document> documents,
+                               std::span<const float> vectors, const IndexModel& model, Metric metric,
+                               const BuildOptions& options) {
+    if (documents.empty()) throw Error("nothing to index: no documents");
+    if (model.dims == 0 || vectors.size() != documents.size() * model.dims)
+        throw Error("build: " + std::to_string(vectors.size()) + " floats do not make " +
+                    std::to_string(documents.size()) + " vectors of " + std::to_string(model.dims));
+    if (metric != Metric::cosine) {
+        write_index(path, documents, vectors.data(), model, metric, options);
+        return;
+    }
+    std::vector<float> normalised(vectors.begin(), vectors.end());
+    for (size_t i = 0; i < documents.size(); ++i) normalize(normalised.data() + i * model.dims, model.dims);
+    write_index(path, documents, normalised.data(), model, metric, options);
+}
+
+}  // namespace leann

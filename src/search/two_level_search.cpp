@@ -1,0 +1,185 @@
+#include "search/two_level_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <queue>
+
+#include "leann/error.h"
+#include "util/distance.h"
+
+namespace leann::search {
+
+namespace {
+
+struct Candidate {
+    float distance;
+    uint32_t node;
+};
+struct Closer {  // min-heap order for std::priority_queue
+    bool operator()(const Candidate& a, const Candidate& b) const {
+        return a.distance > b.distance || (a.distance == b.distance && a.node > b.node);
+    }
+};
+struct Farther {  // max-heap order
+    bool operator()(const Candidate& a, const Candidate& b) const {
+        return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
+    }
+};
+using MinHeap = std::priority_queue<Candidate, std::vector<Candidate>, Closer>;
+using MaxHeap = std::priority_queue<Candidate, std::vector<Candidate>, Farther>;
+
+}  // namespace
+
+Searcher::Searcher(const SearchContext& context) : ctx_(context), visited_(context.graph.nodes, 0) {
+    if (ctx_.pq == nullptr) throw Error("search: no product quantizer");
+    if (ctx_.codes.size() != size_t(ctx_.graph.nodes) * ctx_.pq->code_size())
+        throw Error("search: PQ codes do not match the graph's node count");
+    table_.resize(ctx_.pq->subquantizers() * pq::kCentroids);
+}
+
+bool Searcher::is_deleted(uint32_t node) const {
+    return !ctx_.deleted.empty() && (ctx_.deleted[node >> 3] >> (node & 7) & 1);
+}
+
+std::vector<Hit> Searcher::search(const float* query, VectorSource& source, const SearchParams& params,
+                                  SearchStats* stats_out) {
+    SearchStats stats;
+    const auto& g = ctx_.graph;
+    if (g.nodes == 0 || params.top_k == 0) return {};
+    const size_t L = std::max(params.complexity, params.top_k);
+    const size_t batch_size = params.recompute ? std::max<size_t>(1, params.batch_size) : 1;
+    const double share = params.recompute ? std::clamp(params.recompute_share, 0.0, 1.0) : 1.0;
+    const size_t dim = ctx_.pq->dim();
+    const size_t code_size = ctx_.pq->code_size();
+
+    if (++epoch_ == 0) {  // wrapped: clear the marks once every 2^32 searches
+        std::fill(visited_.begin(), visited_.end(), 0);
+        epoch_ = 1;
+    }
+    ctx_.pq->distance_table(query, ctx_.metric, table_.data());
+    auto pq_distance = [&](uint32_t node) {
+        ++stats.pq_distances;
+        return ctx_.pq->distance(table_.data(), ctx_.codes.data() + size_t(node) * code_size);
+    };
+
+    // Upper layers: greedy descent on PQ distances; they only choose where layer 0 starts.
+    uint32_t current = g.entry_point;
+    float current_distance = pq_distance(current);
+    for (size_t layer = g.upper.size(); layer >= 1; --layer) {
+        for (bool moved = true; moved;) {
+            moved = false;
+            for (uint32_t u : g.upper_row(layer, current)) {
+                const float d = pq_distance(u);
+                if (d < current_distance) {
+                    current_distance = d;
+                    current = u;
+                    moved = true;
+                }
+            }
+        }
+    }
+
+    MinHeap approximate;  // seen, not yet selected for recomputation
+    MinHeap exact;        // recomputed, not yet expanded
+    MaxHeap results;      // best L by exact distance (deleted nodes are routed through but never kept)
+    std::vector<Candidate> pending;
+    std::vector<float> vectors;
+    std::vector<uint32_t> ids;
+    std::vector<uint32_t> fresh;
+    std::vector<float> fresh_distances;
+
+    auto worst = [&] { return results.size() >= L ? results.top().distance : INFINITY; };
+    auto flush = [&] {
+        if (pending.empty()) return;
+        ids.clear();
+        for (const Candidate& c : pending) ids.push_back(c.node);
+        if (params.recompute) {
+            vectors.resize(ids.size() * dim);
+            const FetchCounts counts = source.fetch(ids, vectors.data());
+            stats.recomputed += counts.computed;
+            stats.lru_hits += counts.lru_hits;
+            stats.hub_hits += counts.hub_hits;
+            stats.batches += counts.batches;
+            for (size_t i = 0; i < pending.size(); ++i)
+                pending[i].distance = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
+        }
+        for (const Candidate& c : pending) {
+            exact.push(c);
+            if (is_deleted(c.node)) continue;
+            if (c.distance < worst()) {
+                results.push(c);
+                if (results.size() > L) results.pop();
+            }
+        }
+        pending.clear();
+    };
+
+    visited_[current] = epoch_;
+    pending.push_back({current_distance, current});
+    double credit = 0.0;
+    for (;;) {
+        const bool exact_done = exact.empty() || exact.top().distance > worst();
+        if (!pending.empty() && (pending.size() >= batch_size || exact_done)) {
+            flush();
+            continue;
+        }
+        if (exact_done) {
+            // Nothing recomputed is left to expand: pull from the approximate queue while PQ says a node could
+            // still enter the results (PQ can be optimistic or pessimistic; this bounds the miss).
+            if (approximate.empty() || approximate.top().distance >= worst()) break;
+            while (!approximate.empty() && pending.size() < batch_size && approximate.top().distance < worst()) {
+                pending.push_back(approximate.top());
+                approximate.pop();
+            }
+            continue;
+        }
+        const uint32_t v = exact.top().node;
+        exact.pop();
+        ++stats.expansions;
+        fresh.clear();
+        for (uint32_t u : g.base.row(v)) {
+            if (visited_[u] == epoch_) continue;
+            visited_[u] = epoch_;
+            fresh.push_back(u);
+        }
+        if (fresh.empty()) continue;
+        fresh_distances.resize(fresh.size());
+        ctx_.pq->distances(table_.data(), ctx_.codes.data(), fresh, fresh_distances.data());
+        stats.pq_distances += fresh.size();
+        for (size_t i = 0; i < fresh.size(); ++i) approximate.push({fresh_distances[i], fresh[i]});
+        credit += share * double(fresh.size());
+        for (; credit >= 1.0 && !approximate.empty(); credit -= 1.0) {
+            pending.push_back(approximate.top());
+            approximate.pop();
+        }
+    }
+
+    std::vector<Hit> hits;
+    hits.reserve(results.size());
+    for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
+    std::reverse(hits.begin(), hits.end());
+    if (hits.size() > params.top_k) hits.resize(params.top_k);
+    if (stats_out) *stats_out = stats;
+    return hits;
+}
+
+std::vector<Hit> exact_top_k(const float* query, const float* matrix, size_t rows, size_t dim, Metric metric,
+                             size_t k) {
+    MaxHeap best;
+    for (size_t r = 0; r < rows; ++r) {
+        const float d = distance(metric, query, matrix + r * dim, dim);
+        if (best.size() < k) {
+            best.push({d, uint32_t(r)});
+        } else if (d < best.top().distance) {
+            best.pop();
+            best.push({d, uint32_t(r)});
+        }
+    }
+    std::vector<Hit> hits;
+    for (; !best.empty(); best.pop()) hits.push_back({best.top().node, best.top().distance});
+    std::reverse(hits.begin(), hits.end());
+    return hits;
+}
+
+}  // namespace leann::search

@@ -1,0 +1,64 @@
+// search room: best-first search over the pruned graph with two queues (paper Alg. 2, with dynamic batching).
+//
+//   approximate queue  every node seen, ordered by its PQ distance (cheap: a table lookup per sub-quantiser)
+//   exact queue        nodes whose exact vector was fetched (recomputed), ordered by exact distance; these are
+//                      the nodes we expand, and the best `complexity` of them are the result list
+//
+// After each expansion, recompute_share of the newly seen nodes (the best of the approximate queue by PQ
+// distance) are moved to a pending batch. The batch goes to the VectorSource when it holds batch_size nodes, or
+// earlier when the search cannot go on without it, so the encoder runs full batches. Results are ranked by exact
+// distance only. With recompute off, PQ distances stand in for exact ones (a comparison mode).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "graph/graph.h"
+#include "leann/metric.h"
+#include "leann/search_options.h"
+#include "pq/product_quantizer.h"
+#include "search/vector_source.h"
+
+namespace leann::search {
+
+using SearchParams = SearchOptions;
+
+struct Hit {
+    uint32_t node;
+    float distance;  // exact (or PQ with recompute off); lower is better
+};
+
+/// Everything a search reads; views must outlive the Searcher.
+struct SearchContext {
+    graph::GraphView graph;
+    const pq::ProductQuantizer* pq = nullptr;
+    std::span<const uint8_t> codes;  // nodes * pq->code_size()
+    Metric metric = Metric::cosine;
+    std::span<const uint8_t> deleted;  // optional tombstone bitmap (bit per node): never returned
+};
+
+/// Holds per-search scratch (visited marks, queues, buffers); one per thread.
+class Searcher {
+public:
+    explicit Searcher(const SearchContext& context);
+
+    /// query: dim floats (normalised when the metric is cosine). Returns up to top_k hits, best first.
+    std::vector<Hit> search(const float* query, VectorSource& source, const SearchParams& params,
+                            SearchStats* stats = nullptr);
+
+private:
+    bool is_deleted(uint32_t node) const;
+
+    const SearchContext& ctx_;
+    std::vector<uint32_t> visited_;
+    uint32_t epoch_ = 0;
+    std::vector<float> table_;
+};
+
+/// Exact top-k by brute force over a row-major matrix (ground truth for recall).
+std::vector<Hit> exact_top_k(const float* query, const float* matrix, size_t rows, size_t dim, Metric metric,
+                             size_t k);
+
+}  // namespace leann::search

@@ -1,0 +1,369 @@
+#include "store/index_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include <xxhash.h>
+
+#include "util/check.h"
+#include "util/mapped_file.h"
+
+// Every multi-byte field is written and read as little-endian by copying host integers; big-endian hosts would need
+// byte swapping everywhere and are not supported yet.
+static_assert(std::endian::native == std::endian::little,
+              "the index format is little-endian; big-endian hosts are not supported yet");
+
+namespace leann::store {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'E', 'A', 'N', 'N', 'I', 'D', 'X'};
+constexpr uint64_t kHeaderBytes = 64;
+constexpr uint64_t kEntryBytes = 32;
+constexpr uint64_t kAlign = 64;
+constexpr uint32_t kKnownFlags = 0;  // version 1 defines no flags
+constexpr size_t kWriteBufferBytes = 1 << 20;
+
+// Header field offsets (docs/format.md, "Header").
+constexpr size_t kOffVersion = 8, kOffFlags = 12, kOffCount = 16, kOffTableOffset = 24, kOffTableSize = 32,
+                 kOffFileSize = 40, kOffTableChecksum = 48, kOffHeaderChecksum = 56;
+
+template <class T>
+T load(const std::byte* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
+}
+
+template <class T>
+void store_le(std::byte* p, T v) {
+    std::memcpy(p, &v, sizeof(T));
+}
+
+uint64_t align_up(uint64_t x) {
+    return (x + kAlign - 1) / kAlign * kAlign;
+}
+
+uint64_t xxh3(std::span<const std::byte> bytes) {
+    return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
+
+}  // namespace
+
+std::string tag_name(uint32_t tag) {
+    std::string name;
+    for (int i = 0; i < 4; ++i) {
+        auto c = static_cast<unsigned char>(tag >> (8 * i));
+        if (c < 0x20 || c > 0x7e) {
+            char hex[16];
+            std::snprintf(hex, sizeof(hex), "0x%08x", tag);
+            return hex;
+        }
+        name += static_cast<char>(c);
+    }
+    return name;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writer
+
+struct IndexFileWriter::Impl {
+    std::filesystem::path path;
+    std::filesystem::path tmp_path;
+    int fd = -1;
+    bool committed = false;
+    uint64_t pos = 0;  // bytes written or buffered so far
+    std::vector<std::byte> buffer;
+    std::vector<SectionInfo> sections;
+    bool in_section = false;
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> hash{XXH3_createState(), &XXH3_freeState};
+
+    [[noreturn]] void fail(const std::string& what, int err) const {
+        throw Error(tmp_path.string() + ": " + what + ": " + errno_text(err));
+    }
+
+    void write_all(const std::byte* p, size_t n) {
+        while (n > 0) {
+            ssize_t w = ::write(fd, p, n);
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                fail("cannot write", errno);
+            }
+            p += w;
+            n -= static_cast<size_t>(w);
+        }
+    }
+
+    void flush() {
+        write_all(buffer.data(), buffer.size());
+        buffer.clear();
+    }
+
+    void put(const std::byte* p, size_t n) {
+        if (buffer.size() + n > kWriteBufferBytes) {
+            flush();
+            if (n >= kWriteBufferBytes) {  // large appends skip the buffer
+                write_all(p, n);
+                pos += n;
+                return;
+            }
+        }
+        buffer.insert(buffer.end(), p, p + n);
+        pos += n;
+    }
+
+    void pad_to_alignment() {
+        static constexpr std::byte zeros[kAlign] = {};
+        put(zeros, align_up(pos) - pos);
+    }
+};
+
+IndexFileWriter::IndexFileWriter(std::filesystem::path path) : impl_(std::make_unique<Impl>()) {
+    impl_->path = std::move(path);
+    impl_->tmp_path = impl_->path;
+    impl_->tmp_path += ".tmp-" + std::to_string(::getpid());
+    LEANN_CHECK(impl_->hash != nullptr, "XXH3_createState failed");
+    impl_->fd = ::open(impl_->tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (impl_->fd < 0) impl_->fail("cannot create", errno);
+    // The header is written last; reserve its place (zeros) so the first section lands at offset 64.
+    std::byte header[kHeaderBytes] = {};
+    impl_->put(header, kHeaderBytes);
+}
+
+IndexFileWriter::~IndexFileWriter() {
+    if (impl_->fd >= 0) ::close(impl_->fd);
+    if (!impl_->committed) ::unlink(impl_->tmp_path.c_str());
+}
+
+void IndexFileWriter::begin_section(uint32_t tag) {
+    LEANN_CHECK(!impl_->committed, "begin_section after commit");
+    LEANN_CHECK(!impl_->in_section, "begin_section inside section " + tag_name(impl_->sections.back().tag));
+    for (const auto& s : impl_->sections)
+        if (s.tag == tag) throw Error(impl_->path.string() + ": section " + tag_name(tag) + " written twice");
+    impl_->pad_to_alignment();
+    impl_->sections.push_back({tag, impl_->pos, 0, 0});
+    XXH3_64bits_reset(impl_->hash.get());
+    impl_->in_section = true;
+}
+
+void IndexFileWriter::append(std::span<const std::byte> bytes) {
+    LEANN_CHECK(impl_->in_section, "append outside a section");
+    if (bytes.empty()) return;
+    XXH3_64bits_update(impl_->hash.get(), bytes.data(), bytes.size());
+    impl_->put(bytes.data(), bytes.size());
+}
+
+void IndexFileWriter::end_section() {
+    LEANN_CHECK(impl_->in_section, "end_section without begin_section");
+    auto& s = impl_->sections.back();
+    s.size = impl_->pos - s.offset;
+    s.checksum = XXH3_64bits_digest(impl_->hash.get());
+    impl_->in_section = false;
+}
+
+void IndexFileWriter::add_section(uint32_t tag, std::span<const std::byte> bytes) {
+    begin_section(tag);
+    append(bytes);
+    end_section();
+}
+
+void IndexFileWriter::commit() {
+    auto& w = *impl_;
+    LEANN_CHECK(!w.committed, "commit called twice");
+    LEANN_CHECK(!w.in_section, "commit inside section " + tag_name(w.sections.back().tag));
+    LEANN_CHECK(w.sections.size() <= std::numeric_limits<uint32_t>::max());
+
+    w.pad_to_alignment();
+    const uint64_t table_offset = w.pos;
+    std::vector<std::byte> table(w.sections.size() * kEntryBytes);
+    for (size_t i = 0; i < w.sections.size(); ++i) {
+        std::byte* e = table.data() + i * kEntryBytes;
+        const auto& s = w.sections[i];
+        store_le<uint32_t>(e + 0, s.tag);
+        store_le<uint32_t>(e + 4, 0);
+        store_le<uint64_t>(e + 8, s.offset);
+        store_le<uint64_t>(e + 16, s.size);
+        store_le<uint64_t>(e + 24, s.checksum);
+    }
+    w.put(table.data(), table.size());
+    w.flush();
+
+    std::byte header[kHeaderBytes] = {};
+    std::memcpy(header, kMagic, sizeof(kMagic));
+    store_le<uint32_t>(header + kOffVersion, kFormatVersion);
+    store_le<uint32_t>(header + kOffFlags, 0);
+    store_le<uint32_t>(header + kOffCount, static_cast<uint32_t>(w.sections.size()));
+    store_le<uint64_t>(header + kOffTableOffset, table_offset);
+    store_le<uint64_t>(header + kOffTableSize, table.size());
+    store_le<uint64_t>(header + kOffFileSize, w.pos);
+    store_le<uint64_t>(header + kOffTableChecksum, xxh3(table));
+    store_le<uint64_t>(header + kOffHeaderChecksum, xxh3({header, kOffHeaderChecksum}));
+    for (size_t done = 0; done < kHeaderBytes;) {
+        ssize_t n = ::pwrite(w.fd, header + done, kHeaderBytes - done, static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            w.fail("cannot write header", errno);
+        }
+        done += static_cast<size_t>(n);
+    }
+
+    if (::fsync(w.fd) != 0) w.fail("cannot fsync", errno);
+    int fd = std::exchange(w.fd, -1);
+    if (::close(fd) != 0) w.fail("cannot close", errno);
+    if (::rename(w.tmp_path.c_str(), w.path.c_str()) != 0) w.fail("cannot rename to " + w.path.string(), errno);
+    w.committed = true;
+
+    // Make the rename itself durable.
+    std::filesystem::path dir = w.path.parent_path();
+    if (dir.empty()) dir = ".";
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw Error(dir.string() + ": cannot open directory to fsync: " + errno_text(errno));
+    int rc = ::fsync(dfd);
+    int err = errno;
+    ::close(dfd);
+    if (rc != 0) throw Error(dir.string() + ": cannot fsync directory: " + errno_text(err));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reader
+
+namespace {
+
+class Validator {
+public:
+    explicit Validator(const std::filesystem::path& path) : path_(path.string()) {}
+    [[noreturn]] void fail(const std::string& what) const { throw FormatError(path_ + ": " + what); }
+    [[noreturn]] void fail(uint32_t tag, const std::string& what) const {
+        throw FormatError(path_ + ": section " + tag_name(tag) + ": " + what);
+    }
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
+IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags) {
+    Validator v(path);
+    auto mapped = std::make_shared<const MappedFile>(path);
+    const std::byte* data = mapped->bytes().data();
+    const uint64_t size = mapped->size();
+
+    // Magic first (over as many bytes as there are), so a short foreign file is called foreign, not truncated.
+    if (size > 0 && std::memcmp(data, kMagic, std::min<uint64_t>(size, sizeof(kMagic))) != 0)
+        v.fail("not a LEANN index file (bad magic)");
+    if (size < kHeaderBytes)
+        v.fail("truncated: " + std::to_string(size) + " bytes, the header alone is " + std::to_string(kHeaderBytes));
+
+    // Version before the header checksum: another version may lay out (and checksum) its header differently.
+    const uint32_t version = load<uint32_t>(data + kOffVersion);
+    if (version > kFormatVersion)
+        v.fail("format version " + std::to_string(version) + " is newer than this build reads (version " +
+               std::to_string(kFormatVersion) + "): upgrade leann");
+    if (version < kFormatVersion)
+        v.fail("format version " + std::to_string(version) + " is older than this build reads (version " +
+               std::to_string(kFormatVersion) + "): rebuild the index");
+    if (xxh3({data, kOffHeaderChecksum}) != load<uint64_t>(data + kOffHeaderChecksum))
+        v.fail("header checksum mismatch (file is corrupt)");
+
+    const uint32_t flags = load<uint32_t>(data + kOffFlags);
+    if ((flags & ~kKnownFlags) != 0) {
+        char hex[16];
+        std::snprintf(hex, sizeof(hex), "0x%08x", flags);
+        v.fail(std::string("unknown header flags ") + hex + " (written by a newer leann?)");
+    }
+    const uint64_t declared_size = load<uint64_t>(data + kOffFileSize);
+    if (declared_size != size)
+        v.fail("file is " + std::to_string(size) + " bytes but its header says " + std::to_string(declared_size) +
+               (size < declared_size ? " (truncated)" : " (extended)"));
+
+    const uint32_t count = load<uint32_t>(data + kOffCount);
+    const uint64_t table_offset = load<uint64_t>(data + kOffTableOffset);
+    const uint64_t table_size = load<uint64_t>(data + kOffTableSize);
+    if (table_size != uint64_t{count} * kEntryBytes)
+        v.fail("section table size " + std::to_string(table_size) + " does not match " + std::to_string(count) +
+               " sections of " + std::to_string(kEntryBytes) + " bytes");
+    if (table_offset < kHeaderBytes || table_offset % kAlign != 0 || table_offset > size ||
+        table_size > size - table_offset)
+        v.fail("section table (offset " + std::to_string(table_offset) + ", " + std::to_string(table_size) +
+               " bytes) lies outside the file (" + std::to_string(size) + " bytes) or is misaligned");
+    if (xxh3({data + table_offset, table_size}) != load<uint64_t>(data + kOffTableChecksum))
+        v.fail("section table checksum mismatch (file is corrupt)");
+
+    IndexFile f;
+    f.sections_.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+        const std::byte* e = data + table_offset + uint64_t{i} * kEntryBytes;
+        SectionInfo s{load<uint32_t>(e), load<uint64_t>(e + 8), load<uint64_t>(e + 16), load<uint64_t>(e + 24)};
+        if (s.offset % kAlign != 0) v.fail(s.tag, "offset " + std::to_string(s.offset) + " is not 64-byte aligned");
+        // Sections live between the header and the table.
+        if (s.offset < kHeaderBytes || s.offset > table_offset || s.size > table_offset - s.offset)
+            v.fail(s.tag, "offset " + std::to_string(s.offset) + " + size " + std::to_string(s.size) +
+                              " lies outside the data area [64, " + std::to_string(table_offset) + ")");
+        for (const auto& other : f.sections_)
+            if (other.tag == s.tag) v.fail(s.tag, "appears twice in the section table");
+        f.sections_.push_back(s);
+    }
+    std::vector<SectionInfo> by_offset = f.sections_;
+    std::sort(by_offset.begin(), by_offset.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+    for (size_t i = 1; i < by_offset.size(); ++i)
+        if (by_offset[i - 1].offset + by_offset[i - 1].size > by_offset[i].offset)
+            v.fail(by_offset[i].tag, "overlaps section " + tag_name(by_offset[i - 1].tag));
+
+    for (const auto& s : f.sections_) {
+        if (std::find(lazy_tags.begin(), lazy_tags.end(), s.tag) != lazy_tags.end()) continue;
+        if (xxh3({data + s.offset, s.size}) != s.checksum) v.fail(s.tag, "checksum mismatch (file is corrupt)");
+    }
+
+    f.path_ = path;
+    f.version_ = version;
+    f.data_ = data;
+    f.size_ = size;
+    f.map_ = std::move(mapped);
+    return f;
+}
+
+bool IndexFile::has(uint32_t tag) const {
+    return std::any_of(sections_.begin(), sections_.end(), [&](const auto& s) { return s.tag == tag; });
+}
+
+std::span<const std::byte> IndexFile::section(uint32_t tag) const {
+    for (const auto& s : sections_)
+        if (s.tag == tag) return {data_ + s.offset, s.size};
+    throw FormatError(path_.string() + ": section " + tag_name(tag) + " is missing");
+}
+
+void IndexFile::verify() const {
+    for (const auto& s : sections_)
+        if (xxh3({data_ + s.offset, s.size}) != s.checksum)
+            throw FormatError(path_.string() + ": section " + tag_name(s.tag) +
+                              ": checksum mismatch (file is corrupt)");
+}
+
+uint64_t IndexFile::file_size() const {
+    return size_;
+}
+
+void IndexFile::check_array(uint32_t tag, size_t bytes, size_t item, std::optional<size_t> expected) const {
+    const std::string where = path_.string() + ": section " + tag_name(tag) + ": ";
+    if (bytes % item != 0)
+        throw FormatError(where + "size " + std::to_string(bytes) + " is not a multiple of the item size " +
+                          std::to_string(item));
+    if (expected && bytes / item != *expected)
+        throw FormatError(where + "holds " + std::to_string(bytes / item) + " items, expected " +
+                          std::to_string(*expected));
+}
+
+}  // namespace leann::store

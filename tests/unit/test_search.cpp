@@ -1,0 +1,227 @@
+// The two-level search over a real (built) graph and PQ, with the oracle as recompute path: recall against brute
+// force, the effect of the recompute share, batching, caches and tombstones.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "graph/graph.h"
+#include "pq/product_quantizer.h"
+#include "search/two_level_search.h"
+#include "search/vector_source.h"
+#include "util/distance.h"
+
+namespace leann::search {
+namespace {
+
+struct Fixture {
+    size_t n = 3000, dim = 32, queries = 50;
+    std::vector<float> base, query;
+    graph::Graph graph;
+    pq::ProductQuantizer quantizer;
+    std::vector<uint8_t> codes;
+    SearchContext ctx;
+
+    explicit Fixture(Metric metric = Metric::inner_product, bool prune = true) {
+        // Clustered unit vectors: 30 centres plus noise, like embeddings of topical text.
+        std::mt19937 rng(7);
+        std::normal_distribution<float> normal;
+        std::vector<float> centres(30 * dim);
+        for (float& c : centres) c = normal(rng);
+        auto sample = [&](std::vector<float>& out, size_t rows) {
+            out.resize(rows * dim);
+            for (size_t i = 0; i < rows; ++i) {
+                const size_t c = rng() % 30;
+                for (size_t j = 0; j < dim; ++j) out[i * dim + j] = centres[c * dim + j] + 0.6f * normal(rng);
+                normalize(out.data() + i * dim, dim);
+            }
+        };
+        sample(base, n);
+        sample(query, queries);
+        graph::BuildParams build;
+        build.max_degree = 16;
+        build.ef_construction = 64;
+        build.threads = 1;
+        graph = graph::build_hnsw(base.data(), n, dim, metric, build);
+        if (prune) {
+            graph::PruneParams p;
+            p.hub_degree = 16;
+            p.degree = 6;
+            p.threads = 1;
+            graph = graph::prune(graph, base.data(), dim, metric, p);
+        }
+        pq::TrainParams train;
+        train.subquantizers = 8;
+        train.threads = 1;
+        quantizer = pq::ProductQuantizer::train(base.data(), n, dim, train);
+        codes.resize(n * quantizer.code_size());
+        quantizer.encode(base.data(), n, codes.data(), 1);
+        ctx.graph = graph::GraphView(graph);
+        ctx.pq = &quantizer;
+        ctx.codes = codes;
+        ctx.metric = metric;
+    }
+
+    struct Outcome {
+        double recall = 0;
+        double recomputed = 0;
+        double batches = 0;
+    };
+    Outcome run(const SearchParams& params, VectorSource* source = nullptr) {
+        OracleSource oracle(base.data(), n, dim);
+        Searcher searcher(ctx);
+        Outcome o;
+        for (size_t q = 0; q < queries; ++q) {
+            const float* qv = query.data() + q * dim;
+            auto truth = exact_top_k(qv, base.data(), n, dim, ctx.metric, params.top_k);
+            SearchStats stats;
+            auto hits = searcher.search(qv, source ? *source : oracle, params, &stats);
+            EXPECT_LE(hits.size(), params.top_k);
+            for (size_t i = 1; i < hits.size(); ++i) EXPECT_LE(hits[i - 1].distance, hits[i].distance);
+            for (const auto& t : truth)
+                o.recall += std::count_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.node == t.node; });
+            o.recomputed += double(stats.recomputed);
+            o.batches += double(stats.batches);
+        }
+        o.recall /= double(queries * params.top_k);
+        o.recomputed /= double(queries);
+        o.batches /= double(queries);
+        return o;
+    }
+};
+
+TEST(TwoLevelSearch, RecomputingEveryVisitedNodeFindsTheExactNeighbours) {
+    Fixture f;
+    SearchParams p;
+    p.top_k = 10;
+    p.complexity = 64;
+    p.recompute_share = 1.0;
+    const auto o = f.run(p);
+    EXPECT_GE(o.recall, 0.95);
+    EXPECT_GT(o.recomputed, 0);
+    EXPECT_LT(o.recomputed, double(f.n) / 2) << "search should visit a small part of the graph";
+}
+
+TEST(TwoLevelSearch, PqFilteringRecomputesFewerNodesAtTheSameRecall) {
+    // Cheapest setting (over the list size) that reaches recall@3 >= 0.95, recomputing every visited node versus
+    // a fifth of them chosen by PQ distance.
+    Fixture f;
+    auto cheapest = [&](double share) {
+        double best = 1e9;
+        for (size_t L : {8, 12, 16, 24, 32, 48, 64}) {
+            SearchParams p;
+            p.top_k = 3;
+            p.complexity = L;
+            p.recompute_share = share;
+            const auto o = f.run(p);
+            if (o.recall >= 0.95) best = std::min(best, o.recomputed);
+        }
+        return best;
+    };
+    const double all = cheapest(1.0), some = cheapest(0.2);
+    EXPECT_LT(all, 1e9) << "recomputing everything never reached the recall";
+    EXPECT_LT(some, 0.85 * all);
+}
+
+TEST(TwoLevelSearch, NoRecomputeUsesPqOnly) {
+    Fixture f;
+    SearchParams p;
+    p.top_k = 10;
+    p.complexity = 64;
+    p.recompute = false;
+    const auto o = f.run(p);
+    EXPECT_EQ(o.recomputed, 0);
+    EXPECT_GT(o.recall, 0.3);  // PQ with 8 bytes on 32-d is coarse but far from random
+}
+
+TEST(TwoLevelSearch, BatchingGathersRequestsIntoFewerEncoderCalls) {
+    Fixture f;
+    SearchParams batched;
+    batched.top_k = 3;
+    batched.complexity = 64;
+    batched.batch_size = 32;
+    SearchParams single = batched;
+    single.batch_size = 1;
+    const auto a = f.run(batched), b = f.run(single);
+    // A batch is sent early when the search has nothing else to expand, so batches are not always full.
+    EXPECT_LT(a.batches * 2, b.batches);
+    EXPECT_GE(a.recomputed / a.batches, 4.0);
+    EXPECT_GE(a.recall, 0.85);
+    EXPECT_GE(b.recall, 0.85);
+}
+
+TEST(TwoLevelSearch, L2MetricAndUnprunedGraph) {
+    Fixture f(Metric::l2, false);
+    SearchParams p;
+    p.top_k = 5;
+    p.complexity = 48;
+    p.recompute_share = 0.5;
+    EXPECT_GE(f.run(p).recall, 0.9);
+}
+
+TEST(TwoLevelSearch, DeletedNodesAreNeverReturned) {
+    Fixture f;
+    std::vector<uint8_t> deleted((f.n + 7) / 8, 0);
+    SearchParams p;
+    p.top_k = 10;
+    OracleSource oracle(f.base.data(), f.n, f.dim);
+    Searcher before(f.ctx);
+    auto hits = before.search(f.query.data(), oracle, p);
+    ASSERT_FALSE(hits.empty());
+    for (const auto& h : hits) deleted[h.node >> 3] |= uint8_t(1u << (h.node & 7));
+    f.ctx.deleted = deleted;
+    Searcher after(f.ctx);
+    for (const auto& h : after.search(f.query.data(), oracle, p))
+        EXPECT_FALSE(deleted[h.node >> 3] >> (h.node & 7) & 1) << h.node;
+}
+
+TEST(TwoLevelSearch, EmptyGraphAndZeroTopK) {
+    Fixture f;
+    SearchParams p;
+    p.top_k = 0;
+    OracleSource oracle(f.base.data(), f.n, f.dim);
+    Searcher s(f.ctx);
+    EXPECT_TRUE(s.search(f.query.data(), oracle, p).empty());
+}
+
+TEST(CachedSource, LruServesRepeatsAndEvictsTheLeastRecent) {
+    const size_t dim = 4;
+    std::vector<float> m(10 * dim);
+    for (size_t i = 0; i < m.size(); ++i) m[i] = float(i);
+    OracleSource oracle(m.data(), 10, dim);
+    CachedSource cache(oracle, {}, {}, 2);
+    std::vector<float> out(3 * dim);
+    const uint32_t a[] = {1, 2};
+    EXPECT_EQ(cache.fetch(a, out.data()).computed, 2u);
+    const uint32_t b[] = {2, 1};
+    auto c = cache.fetch(b, out.data());
+    EXPECT_EQ(c.computed, 0u);
+    EXPECT_EQ(c.lru_hits, 2u);
+    EXPECT_EQ(out[0], float(2 * dim));  // row order follows the request
+    const uint32_t d[] = {3};          // evicts 2 (least recent after the fetch of {2, 1})
+    EXPECT_EQ(cache.fetch(d, out.data()).computed, 1u);
+    EXPECT_EQ(cache.lru_size(), 2u);
+    const uint32_t e[] = {1, 2};
+    c = cache.fetch(e, out.data());
+    EXPECT_EQ(c.lru_hits, 1u);
+    EXPECT_EQ(c.computed, 1u);
+    EXPECT_EQ(out[dim], float(2 * dim));
+}
+
+TEST(CachedSource, HubVectorsAreServedWithoutRecomputation) {
+    const size_t dim = 2;
+    std::vector<float> m = {0, 0, 1, 1, 2, 2, 3, 3};
+    OracleSource oracle(m.data(), 4, dim);
+    const std::vector<uint32_t> hubs = {1, 3};
+    const std::vector<float> hub_vectors = {10, 10, 30, 30};
+    CachedSource cache(oracle, hubs, hub_vectors, 0);
+    std::vector<float> out(3 * dim);
+    const uint32_t ids[] = {3, 2, 1};
+    auto c = cache.fetch(ids, out.data());
+    EXPECT_EQ(c.hub_hits, 2u);
+    EXPECT_EQ(c.computed, 1u);
+    EXPECT_EQ(out, (std::vector<float>{30, 30, 2, 2, 10, 10}));
+}
+
+}  // namespace
+}  // namespace leann::search
