@@ -6,7 +6,9 @@
 
 namespace leann::graph {
 
-size_t Graph::edges() const { return base.neighbors.size(); }
+size_t Graph::edges() const {
+    return base.neighbors.size();
+}
 
 GraphView::GraphView(const Graph& g) : nodes(g.nodes), entry_point(g.entry_point), base(g.base) {
     upper_nodes.reserve(g.upper_nodes.size());
@@ -26,8 +28,7 @@ std::span<const uint32_t> GraphView::upper_row(size_t layer, uint32_t node) cons
 namespace {
 
 std::string where(size_t layer, size_t row, uint32_t node) {
-    return "layer " + std::to_string(layer) + " row " + std::to_string(row) + " (node " + std::to_string(node) +
-           "): ";
+    return "layer " + std::to_string(layer) + " row " + std::to_string(row) + " (node " + std::to_string(node) + "): ";
 }
 
 // Shape of one layer's CSR: the offsets must be safe to index with before any row is looked at.
@@ -61,8 +62,8 @@ std::string check_rows(size_t layer, const CsrView& csr, uint32_t nodes, NodeOf 
         ++row_mark;
         for (uint32_t next : csr.row(r)) {
             if (next >= nodes)
-                return where(layer, r, node) + "neighbour " + std::to_string(next) + " out of range (nodes = " +
-                       std::to_string(nodes) + ")";
+                return where(layer, r, node) + "neighbour " + std::to_string(next) +
+                       " out of range (nodes = " + std::to_string(nodes) + ")";
             if (next == node) return where(layer, r, node) + "self loop";
             if (stamp[next] == row_mark) return where(layer, r, node) + "duplicate neighbour " + std::to_string(next);
             stamp[next] = row_mark;
@@ -89,8 +90,8 @@ std::string check(const GraphView& g) {
     std::vector<uint64_t> stamp(g.nodes, 0);
     uint64_t row_mark = 0;
     if (std::string error = check_rows(
-            0, g.base, g.nodes, [](size_t r) { return static_cast<uint32_t>(r); }, [](uint32_t) { return true; },
-            stamp, row_mark);
+            0, g.base, g.nodes, [](size_t r) { return static_cast<uint32_t>(r); }, [](uint32_t) { return true; }, stamp,
+            row_mark);
         !error.empty())
         return error;
 
@@ -100,8 +101,8 @@ std::string check(const GraphView& g) {
         if (members.empty()) return name + "no nodes";
         for (size_t i = 0; i < members.size(); ++i) {
             if (members[i] >= g.nodes)
-                return name + "node " + std::to_string(members[i]) + " out of range (nodes = " +
-                       std::to_string(g.nodes) + ")";
+                return name + "node " + std::to_string(members[i]) +
+                       " out of range (nodes = " + std::to_string(g.nodes) + ")";
             if (i > 0 && members[i] <= members[i - 1])
                 return name + "node list not strictly ascending at position " + std::to_string(i);
         }
@@ -115,8 +116,7 @@ std::string check(const GraphView& g) {
         if (std::string error = check_offsets(l, g.upper[l - 1], members.size()); !error.empty()) return error;
         if (std::string error = check_rows(
                 l, g.upper[l - 1], g.nodes, [&](size_t r) { return members[r]; },
-                [&](uint32_t id) { return std::binary_search(members.begin(), members.end(), id); }, stamp,
-                row_mark);
+                [&](uint32_t id) { return std::binary_search(members.begin(), members.end(), id); }, stamp, row_mark);
             !error.empty())
             return error;
     }

@@ -37,9 +37,7 @@ struct CsrView {
     CsrView(const Csr& csr) : offsets(csr.offsets), neighbors(csr.neighbors) {}  // NOLINT: implicit by design
     CsrView(std::span<const uint32_t> o, std::span<const uint32_t> n) : offsets(o), neighbors(n) {}
     size_t rows() const { return offsets.empty() ? 0 : offsets.size() - 1; }
-    std::span<const uint32_t> row(size_t r) const {
-        return neighbors.subspan(offsets[r], offsets[r + 1] - offsets[r]);
-    }
+    std::span<const uint32_t> row(size_t r) const { return neighbors.subspan(offsets[r], offsets[r + 1] - offsets[r]); }
 };
 
 /// The whole graph. upper_nodes[l] lists (ascending) the global ids present on layer l+1, and upper[l] has one row
@@ -83,17 +81,16 @@ Graph build_hnsw(const float* vectors, size_t n, size_t dim, Metric metric, cons
                  const Progress& progress = {});
 
 struct PruneParams {
-    uint32_t hub_degree = 32;     // M: out-edges kept by hubs, and the cap on any node's degree after reverse edges
-    uint32_t degree = 12;         // m < M: out-edges kept by every other node
-    double hub_fraction = 0.02;   // share of nodes, by layer-0 degree in the unpruned graph, that are hubs
-    uint32_t ef = 64;             // candidate list size of the per-node search in the unpruned graph
+    uint32_t hub_degree = 32;    // M: out-edges kept by hubs, and the cap on any node's degree after reverse edges
+    uint32_t degree = 12;        // m < M: out-edges kept by every other node
+    double hub_fraction = 0.02;  // share of nodes, by layer-0 degree in the unpruned graph, that are hubs
+    uint32_t ef = 64;            // candidate list size of the per-node search in the unpruned graph
     size_t threads = 0;
 };
 
 /// Paper Alg. 3 (high-degree-preserving pruning) on layer 0, plus a repair pass that links any node the pruned layer 0
-/// no longer reaches from the entry point. Upper layers (about 1/M of the nodes, the routes between clusters) keep
-/// rows of up to `hub_degree`, cut by the same neighbour heuristic where longer. Returns a new graph; `g` is
-/// unchanged. Deterministic for any thread count.
+/// no longer reaches from the entry point; upper layers are pruned to `degree` by the same neighbour heuristic.
+/// Returns a new graph; `g` is unchanged. Deterministic for any thread count.
 Graph prune(const Graph& g, const float* vectors, size_t dim, Metric metric, const PruneParams& params,
             const Progress& progress = {});
 

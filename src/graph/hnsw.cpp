@@ -25,7 +25,7 @@ using detail::Scratch;
 using detail::Vectors;
 
 constexpr size_t kLockStripes = size_t{1} << 14;
-constexpr int kMaxLevel = 32;            // reached with probability ~M^-32: a guard, not a tuning knob
+constexpr int kMaxLevel = 32;               // reached with probability ~M^-32: a guard, not a tuning knob
 constexpr uint32_t kMaxDegreeLimit = 1024;  // keeps 2*M and the row slots far from overflow
 constexpr size_t kInsertsPerProgress = 4096;
 
@@ -98,9 +98,9 @@ private:
     size_t base_cap_;
     size_t ef_;
     std::vector<uint8_t> levels_;
-    std::vector<uint32_t> base_links_;    // n * (2M + 1)
-    std::vector<size_t> upper_start_;     // node -> first slot of its level-1 row in upper_links_
-    std::vector<uint32_t> upper_links_;   // level(node) * (M + 1) per node
+    std::vector<uint32_t> base_links_;   // n * (2M + 1)
+    std::vector<size_t> upper_start_;    // node -> first slot of its level-1 row in upper_links_
+    std::vector<uint32_t> upper_links_;  // level(node) * (M + 1) per node
     std::unique_ptr<std::mutex[]> locks_;
     size_t lock_count_;
     std::mutex entry_mutex_;  // guards entry_ and top_level_

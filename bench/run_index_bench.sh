@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The index benchmark (issue 3): every figure of the "Index" part of bench/README.md comes from this script.
+#
+#   bench/run_index_bench.sh [STAGE...]     stages: defaults scaling ablation fmnist latency faiss (default: all)
+#
+# Inputs (made once, cached under bench/data/, gitignored):
+#   apt-get install wordnet-base python3.11-doc python-pandas-doc dataset-fashion-mnist
+#   python3 bench/make_wordnet.py && python3 bench/make_pydoc.py && python3 bench/make_fmnist.py
+#   bench/embed_cache.sh ...   (the embeddings of passages and queries; see the commands at the end of this file)
+#   bench/setup_bench_venv.sh && bench/.venv/bin/python bench/faiss_compare.py ...   (faiss and ground truth)
+# Output: bench/results/index/STAGE.jsonl (one JSON object per measurement), summarised by
+# bench/summarize_index_bench.py into the tables of bench/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=build/bin/index_bench
+out=bench/results/index
+mkdir -p "$out"
+W=bench/data/wordnet
+P=bench/data/pydoc
+F=bench/data/fmnist
+R=bench/results
+sweep="4,6,8,12,16,24,32,48,64,96,128"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(defaults scaling ablation fmnist latency)
+
+wordnet() { $bin --base $W/passages.npy --queries $W/queries.npy --docs $W/passages.jsonl --metric ip "$@"; }
+pydoc() { $bin --base $P/passages_20k.npy --queries $P/queries.npy --docs $P/passages_20k.jsonl --metric ip "$@"; }
+
+for stage in "${stages[@]}"; do
+    echo "== $stage" >&2
+    case $stage in
+    defaults)  # choosing pruned degree and PQ bytes: recomputations at recall@3 0.90 against bytes per chunk
+        : > "$out/defaults.jsonl"
+        for m in 6 8 10 12; do
+            for pq in 16 24 32; do
+                pydoc --gt $R/faiss_pydoc20k.gt.npy --pruned-degree $m --pq-bytes $pq --share 0.1,0.2 \
+                    --complexity $sweep --label "m=$m pq=$pq" >> "$out/defaults.jsonl"
+            done
+        done ;;
+    scaling)  # recomputations per query as the corpus grows (WordNet 5K/20K/117K, pydoc 5K/20K), defaults
+        : > "$out/scaling.jsonl"
+        for n in 5000 20000 117659; do
+            wordnet --limit $n --gt $R/faiss_wordnet.gt.npy --complexity $sweep --label "wordnet $n" >> "$out/scaling.jsonl"
+        done
+        for n in 5000 20000; do
+            pydoc --limit $n --gt $R/faiss_pydoc20k.gt.npy --complexity $sweep --label "pydoc $n" >> "$out/scaling.jsonl"
+        done ;;
+    ablation)  # pydoc 20K: pruning, two-level (PQ) vs every visited node, batching, hub cache
+        : > "$out/ablation.jsonl"
+        gt="--gt $R/faiss_pydoc20k.gt.npy"
+        pydoc $gt --no-prune --share 1 --complexity $sweep --label "unpruned, every visited node" >> "$out/ablation.jsonl"
+        pydoc $gt --no-prune --share 0.2 --complexity $sweep --label "unpruned, two-level" >> "$out/ablation.jsonl"
+        pydoc $gt --share 1 --complexity $sweep --label "pruned, every visited node" >> "$out/ablation.jsonl"
+        pydoc $gt --share 0.2 --batch 64,1 --complexity $sweep --label "pruned, two-level" >> "$out/ablation.jsonl"
+        pydoc $gt --share 0.2 --hub-cache-mb 3 --complexity $sweep --label "pruned, two-level, hub cache 3 MiB" >> "$out/ablation.jsonl"
+        ;;
+    fmnist)  # model-free check: Fashion-MNIST pixels, L2, oracle recompute
+        : > "$out/fmnist.jsonl"
+        $bin --base $F/base.npy --queries $F/queries.npy --gt $R/faiss_fmnist.gt.npy --metric l2 --share 0.1,0.2,1 \
+            --complexity $sweep --label "fmnist" >> "$out/fmnist.jsonl" ;;
+    latency)  # end to end with the encoder (MiniLM-L6, 2 threads), warm process, no cross-query cache
+        : > "$out/latency.jsonl"
+        wordnet --gt $R/faiss_wordnet.gt.npy --complexity 32 --query-texts $W/queries.tsv \
+            --encoder-complexity 16,32,64 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
+        pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 32 --query-texts $P/queries.tsv \
+            --encoder-complexity 16,32 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+    esac
+done
+
+# The inputs, for reference (run once):
+#   bench/embed_cache.sh $W/passages.jsonl $W/passages.npy;  bench/embed_cache.sh $W/queries.tsv $W/queries.npy
+#   bench/embed_cache.sh $P/passages_20k.jsonl $P/passages_20k.npy;  bench/embed_cache.sh $P/queries.tsv $P/queries.npy
+#   bench/.venv/bin/python bench/faiss_compare.py --base $W/passages.npy --queries $W/queries.npy --metric ip --out $R/faiss_wordnet.json
+#   bench/.venv/bin/python bench/faiss_compare.py --base $P/passages_20k.npy --queries $P/queries.npy --metric ip --out $R/faiss_pydoc20k.json
+#   bench/.venv/bin/python bench/faiss_compare.py --base $F/base.npy --queries $F/queries.npy --metric l2 --out $R/faiss_fmnist.json
