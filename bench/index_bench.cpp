@@ -7,7 +7,7 @@
 //               [--metric ip|cosine|l2] [--limit N] [--label NAME] [--keep PATH]
 //               [--graph-degree 32] [--ef-construction 128] [--no-prune] [--pruned-degree 12] [--hub-degree 32]
 //               [--hub-fraction 0.02] [--pq-bytes 0] [--hub-cache-mb 0]
-//               [--complexity 8,16,32,64,128] [--share 0.2] [--batch 64] [--no-recompute]
+//               [--complexity 8,16,32,64,128] [--share 0] [--rerank 64] [--batch 64] [--no-recompute]
 //               [--encoder-queries 50] [--encoder-complexity 32]
 // --gt is used only without --limit (it is the exact top-k over the whole base); otherwise brute force here.
 #include <sys/resource.h>
@@ -213,17 +213,21 @@ int run(const Options& o) {
     std::fflush(stdout);
 
     leann::search::OracleSource oracle(base.data.data(), n, dim);
-    const std::vector<double> shares = list(o.get("share", "0.2"));
+    const std::vector<double> shares = list(o.get("share", "0"));
     const std::vector<double> batches = list(o.get("batch", "64"));
+    const std::vector<double> reranks = list(o.get("rerank", "64"));
     for (double share : shares) {
         for (double batch : batches) {
+            for (double rerank : share > 0 ? std::vector<double>{0} : reranks) {
             for (double complexity : list(o.get("complexity", "8,16,32,64,128"))) {
+                if (share == 0 && complexity < rerank) continue;  // the re-rank takes from the list
                 leann::SearchOptions s;
                 s.top_k = 10;
                 s.complexity = size_t(complexity);
                 s.recompute_share = share;
                 s.batch_size = size_t(batch);
                 s.recompute = !o.has("no-recompute");
+                s.rerank = size_t(rerank);
                 double r3 = 0, r10 = 0;
                 leann::SearchStats total;
                 std::vector<double> times;
@@ -244,6 +248,7 @@ int run(const Options& o) {
                 rec["share"] = share;
                 rec["batch"] = s.batch_size;
                 rec["recompute"] = s.recompute;
+                rec["rerank"] = s.rerank;
                 rec["recall@3"] = r3 / nq;
                 rec["recall@10"] = r10 / nq;
                 rec["recomputed_per_query"] = double(total.recomputed) / nq;
@@ -255,6 +260,7 @@ int run(const Options& o) {
                 rec["p95_ms"] = 1000 * percentile(times, 0.95);
                 std::printf("%s\n", rec.dump().c_str());
                 std::fflush(stdout);
+            }
             }
         }
     }
@@ -269,6 +275,7 @@ int run(const Options& o) {
             s.top_k = 10;
             s.complexity = size_t(complexity);
             s.recompute_share = shares.front();
+            s.rerank = size_t(reranks.back());
             s.batch_size = size_t(batches.front());
             std::vector<double> times;
             double r3 = 0, recomputed = 0;
@@ -284,6 +291,7 @@ int run(const Options& o) {
             rec["source"] = "encoder";
             rec["complexity"] = s.complexity;
             rec["share"] = s.recompute_share;
+            rec["rerank"] = s.rerank;
             rec["batch"] = s.batch_size;
             rec["queries"] = count;
             rec["recall@3"] = r3 / double(count);

@@ -19,9 +19,11 @@ W=bench/data/wordnet
 P=bench/data/pydoc
 F=bench/data/fmnist
 R=bench/results
-sweep="4,6,8,12,16,24,32,48,64,96,128"
+sweep="4,6,8,12,16,24,32,48,64,96,128"   # complexity, for the interleaved walk (share > 0)
+rr="16,24,32,48,64,96,128"                 # re-rank sizes, for the default PQ walk (share 0)
+cx="64,128,200,300"                        # complexity, for the default PQ walk
 stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(defaults scaling ablation fmnist latency)
+[ ${#stages[@]} -eq 0 ] && stages=(scaling ablation fmnist defaults latency)
 
 wordnet() { $bin --base $W/passages.npy --queries $W/queries.npy --docs $W/passages.jsonl --metric ip "$@"; }
 pydoc() { $bin --base $P/passages_20k.npy --queries $P/queries.npy --docs $P/passages_20k.jsonl --metric ip "$@"; }
@@ -29,41 +31,43 @@ pydoc() { $bin --base $P/passages_20k.npy --queries $P/queries.npy --docs $P/pas
 for stage in "${stages[@]}"; do
     echo "== $stage" >&2
     case $stage in
-    defaults)  # choosing pruned degree and PQ bytes: recomputations at recall@3 0.90 against bytes per chunk
+    defaults)  # choosing hub/ordinary degree and PQ bytes: recomputations at recall@3 0.90 against bytes per chunk
         : > "$out/defaults.jsonl"
-        for m in 6 8 10 12; do
-            for pq in 16 24 32; do
-                pydoc --gt $R/faiss_pydoc20k.gt.npy --pruned-degree $m --pq-bytes $pq --share 0.1,0.2 \
-                    --complexity $sweep --label "m=$m pq=$pq" >> "$out/defaults.jsonl"
+        for hub in 16 32; do
+            for m in 6 8 10; do
+                for pq in 16 24 32; do
+                    [ $hub = 32 ] && [ $m != 8 ] && continue
+                    pydoc --gt $R/faiss_pydoc20k.gt.npy --hub-degree $hub --pruned-degree $m --pq-bytes $pq \
+                        --share 0 --rerank $rr --complexity $cx --label "M=$hub m=$m pq=$pq" >> "$out/defaults.jsonl"
+                done
             done
         done ;;
     scaling)  # recomputations per query as the corpus grows (WordNet 5K/20K/117K, pydoc 5K/20K), defaults
         : > "$out/scaling.jsonl"
         for n in 5000 20000 117659; do
-            wordnet --limit $n --gt $R/faiss_wordnet.gt.npy --complexity $sweep --label "wordnet $n" >> "$out/scaling.jsonl"
+            wordnet --limit $n --gt $R/faiss_wordnet.gt.npy --rerank $rr --complexity $cx --label "wordnet $n" >> "$out/scaling.jsonl"
         done
         for n in 5000 20000; do
-            pydoc --limit $n --gt $R/faiss_pydoc20k.gt.npy --complexity $sweep --label "pydoc $n" >> "$out/scaling.jsonl"
+            pydoc --limit $n --gt $R/faiss_pydoc20k.gt.npy --rerank $rr --complexity $cx --label "pydoc $n" >> "$out/scaling.jsonl"
         done ;;
-    ablation)  # pydoc 20K: pruning, two-level (PQ) vs every visited node, batching, hub cache
+    ablation)  # pydoc 20K: pruning; every visited node vs interleaved two-level vs PQ walk + re-rank; batching; hub cache
         : > "$out/ablation.jsonl"
         gt="--gt $R/faiss_pydoc20k.gt.npy"
         pydoc $gt --no-prune --share 1 --complexity $sweep --label "unpruned, every visited node" >> "$out/ablation.jsonl"
-        pydoc $gt --no-prune --share 0.2 --complexity $sweep --label "unpruned, two-level" >> "$out/ablation.jsonl"
-        pydoc $gt --share 1 --complexity $sweep --label "pruned, every visited node" >> "$out/ablation.jsonl"
-        pydoc $gt --share 0.2 --batch 64,1 --complexity $sweep --label "pruned, two-level" >> "$out/ablation.jsonl"
-        pydoc $gt --share 0.2 --hub-cache-mb 3 --complexity $sweep --label "pruned, two-level, hub cache 3 MiB" >> "$out/ablation.jsonl"
+        pydoc $gt --no-prune --share 0.2,0 --rerank $rr --complexity $sweep,200,300 --label "unpruned" >> "$out/ablation.jsonl"
+        pydoc $gt --share 1,0.2,0 --batch 64,1 --rerank $rr --complexity $sweep,200,300 --label "pruned" >> "$out/ablation.jsonl"
+        pydoc $gt --share 0.2,0 --rerank $rr --hub-cache-mb 3 --complexity $sweep,200,300 --label "pruned, hub cache 3 MiB" >> "$out/ablation.jsonl"
         ;;
     fmnist)  # model-free check: Fashion-MNIST pixels, L2, oracle recompute
         : > "$out/fmnist.jsonl"
-        $bin --base $F/base.npy --queries $F/queries.npy --gt $R/faiss_fmnist.gt.npy --metric l2 --share 0.1,0.2,1 \
-            --complexity $sweep --label "fmnist" >> "$out/fmnist.jsonl" ;;
+        $bin --base $F/base.npy --queries $F/queries.npy --gt $R/faiss_fmnist.gt.npy --metric l2 --share 0,0.2,1 \
+            --rerank $rr --complexity $sweep,200,300 --label "fmnist" >> "$out/fmnist.jsonl" ;;
     latency)  # end to end with the encoder (MiniLM-L6, 2 threads), warm process, no cross-query cache
         : > "$out/latency.jsonl"
-        wordnet --gt $R/faiss_wordnet.gt.npy --complexity 32 --query-texts $W/queries.tsv \
-            --encoder-complexity 16,32,64 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
-        pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 32 --query-texts $P/queries.tsv \
-            --encoder-complexity 16,32 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
+        wordnet --gt $R/faiss_wordnet.gt.npy --complexity 200 --rerank 32,64 --query-texts $W/queries.tsv \
+            --encoder-complexity 200 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
+        pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 200 --rerank 32,64 --query-texts $P/queries.tsv \
+            --encoder-complexity 200 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
     esac
 done

@@ -18,9 +18,12 @@ constexpr const char* search_usage = R"(Usage: leann search NAME "query" [option
 
 Options:
   --top-k K              results per query (default: 5)
-  --complexity L         search list size; larger finds more, costs more (default: 64)
-  --recompute-share A    share of seen candidates whose embeddings are recomputed (default: 0.2)
-  --batch-size B         candidates gathered per encoder call (default: 64; 1 = no batching)
+  --complexity L         search list size; larger finds more, costs more (default: 200)
+  --rerank N             recompute the best N candidates of the PQ-guided walk and rank them exactly
+                         (default: 64); the number of embeddings a query computes
+  --recompute-share A    instead recompute this share of the candidates seen during the walk, best first
+                         (the paper's interleaved two-level search; 1 = every visited node; default: 0 = off)
+  --batch-size B         with --recompute-share: candidates gathered per encoder call (default: 64)
   --no-recompute         rank by PQ codes only: fast, approximate (for comparison)
   --json                 JSON output: {"query_id", "query", "results": [{"id", "score", "text", "metadata"}]}
   --queries FILE         lines "id<TAB>text" or plain lines (id = line number)
@@ -61,7 +64,8 @@ void print_text(const SearchResult& r) {
 }  // namespace
 
 int run_search(const std::vector<std::string>& argv) {
-    Args args(argv, {"index", "top-k", "complexity", "recompute-share", "batch-size", "queries", "model", "threads"},
+    Args args(argv, {"index", "top-k", "complexity", "rerank", "recompute-share", "batch-size", "queries", "model",
+               "threads"},
               {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
@@ -72,14 +76,17 @@ int run_search(const std::vector<std::string>& argv) {
     const auto& pos = args.positionals();
     SearchOptions options;
     options.top_k = args.get_size("top-k", 5);
-    options.complexity = args.get_size("complexity", 64);
+    options.complexity = args.get_size("complexity", options.complexity);
+    options.rerank = args.get_size("rerank", options.rerank);
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
     options.batch_size = args.get_size("batch-size", options.batch_size);
     options.recompute = !args.has("no-recompute");
     if (options.top_k == 0 || options.top_k > 10000) throw Error("--top-k must be between 1 and 10000");
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
-    if (!(options.recompute_share > 0 && options.recompute_share <= 1))
-        throw Error("--recompute-share must be in (0, 1]");
+    if (!(options.recompute_share >= 0 && options.recompute_share <= 1))
+        throw Error("--recompute-share must be in [0, 1]");
+    if (options.recompute && options.recompute_share == 0 && options.rerank == 0)
+        throw Error("--rerank 0 with no --recompute-share recomputes nothing: use --no-recompute for that");
     const bool json = args.has("json");
 
     if (!args.has("queries")) {

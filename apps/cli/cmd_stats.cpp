@@ -27,8 +27,7 @@ words); exact search needs every passage embedded again, so this takes as long a
 Options:
   --recall N             sample N queries (default: off)
   --top-k K              k of recall@k (default: 3)
-  --complexity L         search list size (default: 64)
-  --recompute-share A    (default: 0.2)
+  --complexity L, --rerank N, --recompute-share A    as for leann search
   --seed S               query sample seed (default: 1)
   --threads N, --model PATH
 )";
@@ -87,7 +86,7 @@ int run_stats(const std::vector<std::string>& argv) {
 }
 
 int run_verify(const std::vector<std::string>& argv) {
-    Args args(argv, {"index", "recall", "top-k", "complexity", "recompute-share", "seed", "threads", "model"},
+    Args args(argv, {"index", "recall", "top-k", "complexity", "rerank", "recompute-share", "seed", "threads", "model"},
               {"help", "h"});
     if (args.has("help") || args.has("h")) {
         std::fputs(verify_usage, stdout);
@@ -104,7 +103,8 @@ int run_verify(const std::vector<std::string>& argv) {
 
     SearchOptions options;
     options.top_k = args.get_size("top-k", 3);
-    options.complexity = args.get_size("complexity", 64);
+    options.complexity = args.get_size("complexity", options.complexity);
+    options.rerank = args.get_size("rerank", options.rerank);
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
     index.set_cache_capacity(0);  // honest recomputation counts
 

@@ -34,8 +34,8 @@ struct GraphOptions {
     uint32_t max_degree = 32;        // M of the HNSW construction (layer 0 holds up to 2M while building)
     uint32_t ef_construction = 128;
     bool prune = true;               // high-degree-preserving pruning (paper Alg. 3)
-    uint32_t hub_degree = 32;        // edges kept by hubs, and every node's cap after reverse edges
-    uint32_t pruned_degree = 12;     // edges kept by the other nodes
+    uint32_t hub_degree = 16;        // edges kept by hubs, and every node's cap after reverse edges
+    uint32_t pruned_degree = 6;      // edges kept by the other nodes (defaults: bench/README.md, "Choosing")
     double hub_fraction = 0.02;      // share of nodes that are hubs (by unpruned degree)
 };
 

@@ -7,10 +7,13 @@ namespace leann {
 
 struct SearchOptions {
     size_t top_k = 10;
-    size_t complexity = 64;        // result list size L (at least top_k): larger = better recall, more work
-    double recompute_share = 0.2;  // share of seen nodes recomputed, best PQ distance first; 1 = every visited node
+    size_t complexity = 200;       // search list size L (at least top_k): larger = better recall, more work
+    double recompute_share = 0.0;  // share of newly seen nodes recomputed during the walk, best PQ distance first
+                                   // (1 = every visited node); 0 = walk on PQ distances and re-rank at the end
+    size_t rerank = 64;            // with share 0: recompute the best `rerank` PQ candidates, in one batch, and
+                                   // rank them exactly
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
-    bool recompute = true;         // false: rank by PQ distance alone (a comparison mode; approximate scores)
+    bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
 };
 
 struct SearchStats {

@@ -48,8 +48,10 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     const auto& g = ctx_.graph;
     if (g.nodes == 0 || params.top_k == 0) return {};
     const size_t L = std::max(params.complexity, params.top_k);
-    const size_t batch_size = params.recompute ? std::max<size_t>(1, params.batch_size) : 1;
-    const double share = params.recompute ? std::clamp(params.recompute_share, 0.0, 1.0) : 1.0;
+    // Walk on PQ distances alone when nothing is recomputed during the walk (share 0 or recompute off).
+    const bool pq_walk = !params.recompute || params.recompute_share <= 0.0;
+    const size_t batch_size = pq_walk ? 1 : std::max<size_t>(1, params.batch_size);
+    const double share = pq_walk ? 1.0 : std::min(params.recompute_share, 1.0);
     const size_t dim = ctx_.pq->dim();
     const size_t code_size = ctx_.pq->code_size();
 
@@ -94,7 +96,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         if (pending.empty()) return;
         ids.clear();
         for (const Candidate& c : pending) ids.push_back(c.node);
-        if (params.recompute) {
+        if (!pq_walk) {
             vectors.resize(ids.size() * dim);
             const FetchCounts counts = source.fetch(ids, vectors.data());
             stats.recomputed += counts.computed;
@@ -159,6 +161,23 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     hits.reserve(results.size());
     for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
     std::reverse(hits.begin(), hits.end());
+    if (pq_walk && params.recompute && params.rerank > 0 && !hits.empty()) {
+        // PQ navigated; now rank the best PQ candidates by exact distance, in one batch.
+        hits.resize(std::min(hits.size(), params.rerank));
+        ids.clear();
+        for (const Hit& h : hits) ids.push_back(h.node);
+        vectors.resize(ids.size() * dim);
+        const FetchCounts counts = source.fetch(ids, vectors.data());
+        stats.recomputed += counts.computed;
+        stats.lru_hits += counts.lru_hits;
+        stats.hub_hits += counts.hub_hits;
+        stats.batches += counts.batches;
+        for (size_t i = 0; i < hits.size(); ++i)
+            hits[i].distance = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
+        std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+            return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
+        });
+    }
     if (hits.size() > params.top_k) hits.resize(params.top_k);
     if (stats_out) *stats_out = stats;
     return hits;

@@ -123,6 +123,22 @@ TEST(TwoLevelSearch, PqFilteringRecomputesFewerNodesAtTheSameRecall) {
     EXPECT_LT(some, 0.85 * all);
 }
 
+TEST(TwoLevelSearch, PqWalkWithExactRerankRecomputesExactlyTheRerankedCandidates) {
+    Fixture f;
+    SearchParams p;
+    p.top_k = 3;
+    p.complexity = 96;
+    p.recompute_share = 0;
+    p.rerank = 48;
+    const auto o = f.run(p);
+    EXPECT_EQ(o.recomputed, 48.0);
+    EXPECT_EQ(o.batches, 1.0) << "one batch per query";
+    EXPECT_GE(o.recall, 0.9);
+    SearchParams more = p;
+    more.rerank = 8;
+    EXPECT_LT(f.run(more).recall, o.recall + 1e-9);
+}
+
 TEST(TwoLevelSearch, NoRecomputeUsesPqOnly) {
     Fixture f;
     SearchParams p;
@@ -140,6 +156,7 @@ TEST(TwoLevelSearch, BatchingGathersRequestsIntoFewerEncoderCalls) {
     batched.top_k = 3;
     batched.complexity = 64;
     batched.batch_size = 32;
+    batched.recompute_share = 0.2;
     SearchParams single = batched;
     single.batch_size = 1;
     const auto a = f.run(batched), b = f.run(single);

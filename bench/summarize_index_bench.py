@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Summarise bench/results/index/*.jsonl (written by bench/run_index_bench.sh) into the Markdown tables of
+bench/README.md. Recomputations "at recall@3 = 0.90" are interpolated linearly between the two complexity settings
+that bracket the target (the sweep is dense enough that the bracket is tight); "-" means never reached.
+
+    python3 bench/summarize_index_bench.py [defaults|scaling|ablation|fmnist|latency|faiss]...
+"""
+import json
+import os
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results", "index")
+FAISS = os.path.join(HERE, "results")
+PER_CHUNK = ["G0OF", "G0NB", "GUPR", "PQCD", "PSGI", "TOMB", "INFO"]  # grow with the chunk count
+
+
+def load(stage):
+    path = os.path.join(RESULTS, stage + ".jsonl")
+    builds, searches = {}, defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "build":
+                builds[r["label"]] = r
+            else:
+                searches[r["label"]].append(r)
+    return builds, searches
+
+
+def at_recall(rows, target, key="recomputed_per_query"):
+    """Least cost reaching recall@3 >= target over all settings (the Pareto frontier), interpolated linearly
+    with the best cheaper setting."""
+    pts = sorted((r[key], r["recall@3"]) for r in rows)
+    best = None  # (cost, recall) of the best recall seen so far among cheaper settings
+    for cost, rec in pts:
+        if rec >= target:
+            if best is None or best[1] >= target:
+                return cost
+            c0, r0 = best
+            return c0 + (cost - c0) * (target - r0) / (rec - r0)
+        if best is None or rec > best[1]:
+            best = (cost, rec)
+    return None
+
+
+def fmt(x, digits=0):
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def per_chunk(b):
+    s = b["bytes_per_chunk"]
+    return sum(s.get(t, 0) for t in PER_CHUNK)
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def defaults():
+    builds, searches = load("defaults")
+    rows = []
+    for label, b in builds.items():
+        by_share = defaultdict(list)
+        for r in searches[label]:
+            by_share[r["share"]].append(r)
+        best90 = min((x for x in (at_recall(v, 0.90) for v in by_share.values()) if x is not None), default=None)
+        best95 = min((x for x in (at_recall(v, 0.95) for v in by_share.values()) if x is not None), default=None)
+        rows.append([label, f"{b['graph']['edges'] / b['n']:.1f}", f"{per_chunk(b):.1f}",
+                     f"{b['bytes_per_chunk']['PQCB']:.1f}", fmt(best90), fmt(best95)])
+    print(table(["config", "avg degree", "bytes/chunk (graph+PQ codes+id map)", "+ codebook/chunk",
+                 "recomputations @ R@3 0.90", "@ 0.95"], rows))
+
+
+def sweep_table(stage):
+    builds, searches = load(stage)
+    for label, b in builds.items():
+        print(f"\n**{label}** — n = {b['n']}, dim {b['dim']}, build {b['build_seconds']:.1f} s "
+              f"({', '.join(f'{k} {v:.1f}' for k, v in b['stage_seconds'].items())}), peak RSS {b['peak_rss_mib']:.0f} MiB "
+              f"(inputs {b['inputs_rss_mib']:.0f}, vectors {b['vectors_mib']:.0f}), avg degree "
+              f"{b['graph']['edges'] / b['n']:.1f} (unpruned {b['graph']['edges_before_pruning'] / b['n']:.1f}), "
+              f"{per_chunk(b):.1f} bytes/chunk + codebook {b['bytes_per_chunk']['PQCB']:.1f}, "
+              f"passages {b['bytes_per_chunk'].get('PSGD', 0):.0f} bytes/chunk, "
+              f"raw text {b['raw_text_bytes'] / b['n']:.0f} bytes/chunk\n")
+        rows = []
+        for r in sorted(searches[label], key=lambda r: (r["share"], r["batch"], r.get("rerank", 0), r["complexity"])):
+            if r["source"] != "oracle":
+                continue
+            rows.append([r["share"], r.get("rerank", 0) if r["share"] == 0 else "-", r["batch"] if r["share"] else "-",
+                         r["complexity"], f"{r['recall@3']:.3f}", f"{r['recall@10']:.3f}",
+                         f"{r['recomputed_per_query']:.1f}", f"{r['batches_per_query']:.1f}",
+                         f"{r['hub_hits_per_query']:.1f}", f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}"])
+        print(table(["share", "rerank", "batch", "complexity", "recall@3", "recall@10", "recomputed/query", "encoder calls",
+                     "hub hits", "p50 ms (oracle)", "p95 ms"], rows))
+
+
+def ablation():
+    builds, searches = load("ablation")
+    groups = []
+    for label, rows in searches.items():
+        by = defaultdict(list)
+        for r in rows:
+            by[(r["share"], r["batch"])].append(r)
+        for (share, batch), v in by.items():
+            name = label + (", no batching" if batch == 1 else "")
+            groups.append((name, at_recall(v, 0.90), at_recall(v, 0.95),
+                           at_recall(v, 0.90, "batches_per_query"), builds[label]))
+    base = next((g[1] for g in groups if g[0].startswith("unpruned, every")), None)
+    rows = []
+    for name, r90, r95, calls, b in groups:
+        ratio = f"{base / r90:.2f}x" if base and r90 else "-"
+        rows.append([name, f"{b['graph']['edges'] / b['n']:.1f}", fmt(r90), ratio, fmt(r95), fmt(calls, 1)])
+    print(table(["configuration", "avg degree", "recomputations @ R@3 0.90", "fewer than baseline",
+                 "@ 0.95", "encoder calls @ 0.90"], rows))
+
+
+def latency():
+    builds, searches = load("latency")
+    rows = []
+    for label, v in searches.items():
+        for r in v:
+            if r["source"] == "encoder":
+                rows.append([label, r["complexity"], r["share"], r["queries"], f"{r['recall@3']:.3f}",
+                             f"{r['recomputed_per_query']:.1f}", f"{r['p50_ms'] / 1000:.2f}",
+                             f"{r['p95_ms'] / 1000:.2f}"])
+    print(table(["index", "complexity", "share", "queries", "recall@3", "recomputed/query", "p50 s", "p95 s"], rows))
+
+
+def faiss():
+    pairs = [("wordnet", "scaling", "wordnet 117659"), ("pydoc20k", "ablation", "pruned, two-level"),
+             ("fmnist", "fmnist", "fmnist")]
+    rows = []
+    for name, stage, label in pairs:
+        path = os.path.join(FAISS, f"faiss_{name}.json")
+        if not os.path.exists(path) or not os.path.exists(os.path.join(RESULTS, stage + ".jsonl")):
+            continue
+        f = json.load(open(path))
+        builds, searches = load(stage)
+        if label not in builds:
+            continue
+        b = builds[label]
+        ours = b["file_bytes"] - b["bytes_per_chunk"].get("PSGD", 0) * b["n"]
+        ours_rows = [r for r in searches[label] if r["share"] == 0.2 and r["batch"] == 64] or searches[label]
+        best_ours = max(r["recall@3"] for r in ours_rows)
+        h = f["hnsw"]
+        best_h = max(r["recall@3"] for r in h["results"])
+        ivf = f["ivfpq"]
+        best_i = max(r["recall@3"] for r in ivf["results"])
+        rows.append([name, f"{ours / 1e6:.1f} MB", f"{h['index_bytes'] / 1e6:.1f} MB ({h['index_bytes'] / ours:.1f}x)",
+                     f"{ivf['index_bytes'] / 1e6:.1f} MB ({ivf['index_bytes'] / ours:.2f}x)",
+                     f"{best_ours:.3f}", f"{best_h:.3f} ({best_h / best_ours:.2f}x)", f"{best_i:.3f} ({best_i / best_ours:.2f}x)"])
+    print(table(["data", "leann (no passages)", "faiss HNSWFlat M=32", "faiss IVFPQ", "leann best R@3",
+                 "HNSWFlat best R@3", "IVFPQ best R@3"], rows))
+
+
+if __name__ == "__main__":
+    for stage in sys.argv[1:] or ["defaults", "scaling", "ablation", "fmnist", "latency", "faiss"]:
+        print(f"\n### {stage}\n")
+        {"defaults": defaults, "scaling": lambda: sweep_table("scaling"), "ablation": ablation,
+         "fmnist": lambda: sweep_table("fmnist"), "latency": latency, "faiss": faiss}[stage]()
