@@ -1,0 +1,117 @@
+// The index commands of the leann program on a tiny random-weight model: build from JSONL (bad lines skipped),
+// search (text, --json, --queries), stats, verify (--recall), and the errors a user meets.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli_runner.h"
+#include "tiny_model.h"
+
+namespace leann {
+namespace {
+
+using testing::run_cli;
+
+struct CliIndex {
+    testing::TempDir dir;
+    std::string model, index, docs;
+
+    CliIndex() {
+        testing::write_tiny_model(dir.path() / "tiny", {});
+        model = " --model " + (dir.path() / "tiny").string();
+        index = " --index " + (dir.path() / "idx").string();
+        docs = (dir.path() / "docs.jsonl").string();
+        std::ofstream out(docs);
+        const char* words[] = {"the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "search", "index"};
+        for (int i = 0; i < 300; ++i) {
+            std::string text;
+            for (int j = 0; j < 6; ++j) text += std::string(j ? " " : "") + words[(i * 7 + j * j * 3 + i / 10) % 10];
+            out << nlohmann::json{{"id", "d" + std::to_string(i)}, {"text", text}, {"source", "test"}}.dump() << "\n";
+        }
+        out << "this line is not json\n";
+        out << R"({"title": "only a title"})" << "\n";
+    }
+};
+
+TEST(IndexCli, BuildSearchStatsVerify) {
+    CliIndex t;
+    auto build = run_cli("build" + t.index + " --docs " + t.docs + t.model + " --threads 1 2>&1");
+    ASSERT_EQ(build.status, 0) << build.out;
+    EXPECT_NE(build.out.find("docs.jsonl:301: skipped: not valid JSON"), std::string::npos) << build.out;
+    EXPECT_NE(build.out.find("docs.jsonl:302: skipped"), std::string::npos) << build.out;
+    EXPECT_NE(build.out.find("300 chunks"), std::string::npos) << build.out;
+
+    auto search = run_cli("search" + t.index + " \"quick brown fox\" --top-k 4 --json" + t.model);
+    ASSERT_EQ(search.status, 0) << search.out;
+    const auto result = nlohmann::json::parse(search.out);
+    ASSERT_EQ(result["results"].size(), 4u);
+    EXPECT_EQ(result["results"][0]["metadata"]["source"], "test");
+    EXPECT_GE(result["results"][0]["score"].get<double>(), result["results"][3]["score"].get<double>());
+    EXPECT_GT(result["stats"]["recomputed"].get<int>(), 0);
+
+    auto text = run_cli("search" + t.index + " \"lazy dog\" --top-k 2" + t.model + " 2>/dev/null");
+    ASSERT_EQ(text.status, 0);
+    EXPECT_EQ(text.out.rfind("1. [", 0), 0u) << text.out;
+
+    const auto queries = t.dir.path() / "q.tsv";
+    std::ofstream(queries) << "a\tquick fox\nlazy dog\n\n";
+    auto batch = run_cli("search" + t.index + " --queries " + queries.string() + " --top-k 3 --json" + t.model);
+    ASSERT_EQ(batch.status, 0) << batch.out;
+    std::istringstream lines(batch.out);
+    std::string line;
+    std::vector<nlohmann::json> rows;
+    while (std::getline(lines, line)) rows.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0]["query_id"], "a");
+    EXPECT_EQ(rows[1]["query_id"], "2");
+    EXPECT_EQ(rows[1]["results"].size(), 3u);
+
+    auto stats = run_cli("stats" + t.index + " --json");
+    ASSERT_EQ(stats.status, 0) << stats.out;
+    const auto s = nlohmann::json::parse(stats.out);
+    EXPECT_EQ(s["chunks"], 300);
+    EXPECT_EQ(s["config"]["model"]["name"], "tiny");
+    auto plain = run_cli("stats" + t.index);
+    EXPECT_NE(plain.out.find("embedding matrix: none stored"), std::string::npos) << plain.out;
+
+    auto verify = run_cli("verify" + t.index + " --recall 10" + t.model + " 2>/dev/null");
+    ASSERT_EQ(verify.status, 0) << verify.out;
+    EXPECT_NE(verify.out.find("recall@3"), std::string::npos) << verify.out;
+}
+
+TEST(IndexCli, ErrorsNameTheProblem) {
+    CliIndex t;
+    auto missing = run_cli("search" + t.index + " \"x\"" + t.model + " 2>&1");
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.out.find("no index at"), std::string::npos) << missing.out;
+    auto bad_name = run_cli("stats ../etc 2>&1");
+    EXPECT_EQ(bad_name.status, 1);
+    EXPECT_NE(bad_name.out.find("not allowed"), std::string::npos) << bad_name.out;
+    auto no_docs = run_cli("build" + t.index + t.model + " 2>&1");
+    EXPECT_EQ(no_docs.status, 1);
+    EXPECT_NE(no_docs.out.find("--docs"), std::string::npos);
+    ASSERT_EQ(run_cli("build" + t.index + " --docs " + t.docs + t.model + " 2>/dev/null").status, 0);
+    auto bad_k = run_cli("search" + t.index + " \"x\" --top-k 0" + t.model + " 2>&1");
+    EXPECT_EQ(bad_k.status, 1);
+    // A different model is refused.
+    testing::TinyModelSpec other;
+    other.seed = 5;
+    testing::write_tiny_model(t.dir.path() / "other", other);
+    auto wrong = run_cli("search" + t.index + " \"x\" --model " + (t.dir.path() / "other").string() + " 2>&1");
+    EXPECT_EQ(wrong.status, 1);
+    EXPECT_NE(wrong.out.find("built with model 'tiny'"), std::string::npos) << wrong.out;
+    // A corrupt file names its section.
+    const auto file = t.dir.path() / "idx";  // --index PATH names the file unless PATH is a folder
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x7f');
+    f.close();
+    auto corrupt = run_cli("verify" + t.index + " 2>&1");
+    EXPECT_EQ(corrupt.status, 1);
+    EXPECT_NE(corrupt.out.find("section"), std::string::npos) << corrupt.out;
+}
+
+}  // namespace
+}  // namespace leann
