@@ -20,8 +20,8 @@ P=bench/data/pydoc
 F=bench/data/fmnist
 R=bench/results
 sweep="4,6,8,12,16,24,32,48,64,96,128"   # complexity, for the interleaved walk (share > 0)
-rr="16,24,32,48,64,96,128"                 # re-rank sizes, for the default PQ walk (share 0)
-cx="64,128,200,300"                        # complexity, for the default PQ walk
+rr="16,24,32,48,64,96,128,192,256,384"     # re-rank sizes, for the default PQ walk (share 0)
+cx="64,128,200,300,500,800"                # complexity, for the default PQ walk
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(scaling ablation fmnist defaults latency)
 
@@ -34,8 +34,8 @@ for stage in "${stages[@]}"; do
     defaults)  # choosing hub/ordinary degree and PQ bytes: recomputations at recall@3 0.90 against bytes per chunk
         : > "$out/defaults.jsonl"
         for hub in 16 32; do
-            for m in 6 8 10; do
-                for pq in 16 24 32; do
+            for m in 3 4 6 8 10; do
+                for pq in 16 24 32 48; do
                     [ $hub = 32 ] && [ $m != 8 ] && continue
                     pydoc --gt $R/faiss_pydoc20k.gt.npy --hub-degree $hub --pruned-degree $m --pq-bytes $pq \
                         --share 0 --rerank $rr --complexity $cx --label "M=$hub m=$m pq=$pq" >> "$out/defaults.jsonl"
@@ -45,16 +45,17 @@ for stage in "${stages[@]}"; do
     scaling)  # recomputations per query as the corpus grows (WordNet 5K/20K/117K, pydoc 5K/20K), defaults
         : > "$out/scaling.jsonl"
         for n in 5000 20000 117659; do
-            wordnet --limit $n --gt $R/faiss_wordnet.gt.npy --rerank $rr --complexity $cx --label "wordnet $n" >> "$out/scaling.jsonl"
+            wordnet --limit $n --gt $R/faiss_wordnet.gt.npy --share 0,0.2 --rerank $rr --complexity $sweep,$cx \
+                --label "wordnet $n" >> "$out/scaling.jsonl"
         done
         for n in 5000 20000; do
-            pydoc --limit $n --gt $R/faiss_pydoc20k.gt.npy --rerank $rr --complexity $cx --label "pydoc $n" >> "$out/scaling.jsonl"
+            pydoc --limit $n --gt $R/faiss_pydoc20k.gt.npy --share 0,0.2 --rerank $rr --complexity $sweep,$cx \
+                --label "pydoc $n" >> "$out/scaling.jsonl"
         done ;;
     ablation)  # pydoc 20K: pruning; every visited node vs interleaved two-level vs PQ walk + re-rank; batching; hub cache
         : > "$out/ablation.jsonl"
         gt="--gt $R/faiss_pydoc20k.gt.npy"
-        pydoc $gt --no-prune --share 1 --complexity $sweep --label "unpruned, every visited node" >> "$out/ablation.jsonl"
-        pydoc $gt --no-prune --share 0.2,0 --rerank $rr --complexity $sweep,200,300 --label "unpruned" >> "$out/ablation.jsonl"
+        pydoc $gt --no-prune --share 1,0.2,0 --rerank $rr --complexity $sweep,200,300 --label "unpruned" >> "$out/ablation.jsonl"
         pydoc $gt --share 1,0.2,0 --batch 64,1 --rerank $rr --complexity $sweep,200,300 --label "pruned" >> "$out/ablation.jsonl"
         pydoc $gt --share 0.2,0 --rerank $rr --hub-cache-mb 3 --complexity $sweep,200,300 --label "pruned, hub cache 3 MiB" >> "$out/ablation.jsonl"
         ;;

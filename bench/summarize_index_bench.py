@@ -97,24 +97,49 @@ def sweep_table(stage):
                      "hub hits", "p50 ms (oracle)", "p95 ms"], rows))
 
 
+def mode(share):
+    if share >= 1:
+        return "recompute every visited node"
+    if share > 0:
+        return f"interleaved two-level, share {share:g}"
+    return "PQ walk + exact re-rank"
+
+
 def ablation():
     builds, searches = load("ablation")
     groups = []
     for label, rows in searches.items():
         by = defaultdict(list)
         for r in rows:
+            if r["share"] == 0 and r["batch"] == 1:
+                continue  # one re-rank batch per query either way
             by[(r["share"], r["batch"])].append(r)
         for (share, batch), v in by.items():
-            name = label + (", no batching" if batch == 1 else "")
+            name = f"{label}, {mode(share)}" + (", no batching" if batch == 1 else "")
             groups.append((name, at_recall(v, 0.90), at_recall(v, 0.95),
                            at_recall(v, 0.90, "batches_per_query"), builds[label]))
-    base = next((g[1] for g in groups if g[0].startswith("unpruned, every")), None)
+    base = next((g[1] for g in groups if g[0].startswith("unpruned") and "every visited" in g[0]
+                 and "no batching" not in g[0]), None)
     rows = []
     for name, r90, r95, calls, b in groups:
         ratio = f"{base / r90:.2f}x" if base and r90 else "-"
         rows.append([name, f"{b['graph']['edges'] / b['n']:.1f}", fmt(r90), ratio, fmt(r95), fmt(calls, 1)])
-    print(table(["configuration", "avg degree", "recomputations @ R@3 0.90", "fewer than baseline",
+    print(table(["configuration", "avg degree", "recomputations @ R@3 0.90", "fewer than unpruned, every node",
                  "@ 0.95", "encoder calls @ 0.90"], rows))
+
+
+def scaling():
+    builds, searches = load("scaling")
+    rows = []
+    for label, b in builds.items():
+        v = searches[label]
+        rows.append([label, b["n"], f"{b['graph']['edges'] / b['n']:.1f}", fmt(at_recall(v, 0.90)),
+                     fmt(at_recall(v, 0.95)), f"{max(r['recall@3'] for r in v):.3f}",
+                     f"{max(r['recall@10'] for r in v):.3f}", f"{b['build_seconds']:.1f}",
+                     f"{b['peak_rss_mib'] - b['inputs_rss_mib']:.0f}", f"{per_chunk(b):.1f}",
+                     f"{100 * per_chunk(b) / (b['raw_text_bytes'] / b['n']):.1f}%"])
+    print(table(["index", "chunks", "avg degree", "recomputations @ R@3 0.90", "@ 0.95", "best R@3", "best R@10",
+                 "build s", "build RSS over inputs MiB", "bytes/chunk", "of raw text"], rows))
 
 
 def latency():
@@ -130,7 +155,7 @@ def latency():
 
 
 def faiss():
-    pairs = [("wordnet", "scaling", "wordnet 117659"), ("pydoc20k", "ablation", "pruned, two-level"),
+    pairs = [("wordnet", "scaling", "wordnet 117659"), ("pydoc20k", "scaling", "pydoc 20000"),
              ("fmnist", "fmnist", "fmnist")]
     rows = []
     for name, stage, label in pairs:
@@ -143,7 +168,7 @@ def faiss():
             continue
         b = builds[label]
         ours = b["file_bytes"] - b["bytes_per_chunk"].get("PSGD", 0) * b["n"]
-        ours_rows = [r for r in searches[label] if r["share"] == 0.2 and r["batch"] == 64] or searches[label]
+        ours_rows = [r for r in searches[label] if r["share"] == 0] or searches[label]
         best_ours = max(r["recall@3"] for r in ours_rows)
         h = f["hnsw"]
         best_h = max(r["recall@3"] for r in h["results"])
@@ -159,5 +184,5 @@ def faiss():
 if __name__ == "__main__":
     for stage in sys.argv[1:] or ["defaults", "scaling", "ablation", "fmnist", "latency", "faiss"]:
         print(f"\n### {stage}\n")
-        {"defaults": defaults, "scaling": lambda: sweep_table("scaling"), "ablation": ablation,
+        {"defaults": defaults, "scaling": scaling, "scaling-detail": lambda: sweep_table("scaling"), "ablation": ablation,
          "fmnist": lambda: sweep_table("fmnist"), "latency": latency, "faiss": faiss}[stage]()

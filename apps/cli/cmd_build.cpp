@@ -30,11 +30,11 @@ Options:
   --batch-size N         texts per encoder call (default: 32)
   --graph-degree M       HNSW M while building (default: 32)
   --ef-construction N    HNSW candidate list while building (default: 128)
-  --pruned-degree m      edges kept per ordinary node after pruning (default: 6)
+  --pruned-degree m      edges kept per ordinary node after pruning (default: 4)
   --hub-degree M         edges kept per hub node, and the cap for every node (default: 16)
   --hub-fraction F       share of nodes that are hubs (default: 0.02)
   --no-prune             keep the unpruned HNSW graph (larger; for comparison)
-  --pq-bytes N           PQ code bytes per chunk (default: dims/16, 24 for 384-d)
+  --pq-bytes N           PQ code bytes per chunk (default: dims/12, 32 for 384-d)
   --hub-cache-mb N       store exact vectors of the highest-degree nodes, up to N MiB (default: 0)
 )";
 

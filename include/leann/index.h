@@ -35,13 +35,13 @@ struct GraphOptions {
     uint32_t ef_construction = 128;
     bool prune = true;               // high-degree-preserving pruning (paper Alg. 3)
     uint32_t hub_degree = 16;        // edges kept by hubs, and every node's cap after reverse edges
-    uint32_t pruned_degree = 6;      // edges kept by the other nodes (defaults: bench/README.md, "Choosing")
+    uint32_t pruned_degree = 4;      // edges kept by the other nodes (defaults: bench/README.md, "Choosing")
     double hub_fraction = 0.02;      // share of nodes that are hubs (by unpruned degree)
 };
 
 struct BuildOptions {
     GraphOptions graph;
-    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 16, e.g. 24 for 384-d)
+    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 12, e.g. 32 for 384-d)
     size_t hub_cache_bytes = 0;      // exact vectors of the highest-degree nodes kept in the index (0: none)
     std::optional<Metric> metric;    // default: the model's similarity (cosine unless its config says otherwise)
     size_t threads = 0;              // 0: every core

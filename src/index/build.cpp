@@ -63,7 +63,7 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     }
 
     pq::TrainParams train;
-    train.code_bytes = options.pq_bytes;
+    train.code_bytes = options.pq_bytes ? options.pq_bytes : std::max<size_t>(1, dim / 12);
     train.threads = options.threads;
     if (options.progress) options.progress("pq", 0, 1);
     const pq::ProductQuantizer quantizer = pq::ProductQuantizer::train(vectors, n, dim, train);
