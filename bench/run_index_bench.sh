@@ -63,12 +63,12 @@ for stage in "${stages[@]}"; do
         : > "$out/fmnist.jsonl"
         $bin --base $F/base.npy --queries $F/queries.npy --gt $R/faiss_fmnist.gt.npy --metric l2 --share 0,0.2,1 \
             --rerank $rr --complexity $sweep,200,300 --label "fmnist" >> "$out/fmnist.jsonl" ;;
-    latency)  # end to end with the encoder (MiniLM-L6, 2 threads), warm process, no cross-query cache
+    latency)  # end to end with the encoder (MiniLM-L6, 2 threads), warm process, no cross-query cache, defaults
         : > "$out/latency.jsonl"
-        wordnet --gt $R/faiss_wordnet.gt.npy --complexity 200 --rerank 32,64 --query-texts $W/queries.tsv \
-            --encoder-complexity 200 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
-        pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 200 --rerank 32,64 --query-texts $P/queries.tsv \
-            --encoder-complexity 200 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
+        wordnet --gt $R/faiss_wordnet.gt.npy --complexity 200,800 --rerank 32,64 --query-texts $W/queries.tsv \
+            --encoder-complexity 200,800 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
+        pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 200,800 --rerank 32,64 --query-texts $P/queries.tsv \
+            --encoder-complexity 200,800 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
     esac
 done

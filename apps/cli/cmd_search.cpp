@@ -18,7 +18,8 @@ constexpr const char* search_usage = R"(Usage: leann search NAME "query" [option
 
 Options:
   --top-k K              results per query (default: 5)
-  --complexity L         search list size; larger finds more, costs more (default: 200)
+  --complexity L         search list size; larger finds more, costs more (default: 800, or 64
+                         with --recompute-share)
   --rerank N             recompute the best N candidates of the PQ-guided walk and rank them exactly
                          (default: 64); the number of embeddings a query computes
   --recompute-share A    instead recompute this share of the candidates seen during the walk, best first

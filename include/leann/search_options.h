@@ -7,7 +7,9 @@ namespace leann {
 
 struct SearchOptions {
     size_t top_k = 10;
-    size_t complexity = 200;       // search list size L (at least top_k): larger = better recall, more work
+    size_t complexity = 0;         // search list size L (at least top_k): larger = better recall, more work;
+                                   // 0 = auto: 800 for the PQ walk (PQ steps are cheap), 64 when recomputing
+                                   // during the walk (bench/README.md)
     double recompute_share = 0.0;  // share of newly seen nodes recomputed during the walk, best PQ distance first
                                    // (1 = every visited node); 0 = walk on PQ distances and re-rank at the end
     size_t rerank = 64;            // with share 0: recompute the best `rerank` PQ candidates, in one batch, and

@@ -47,11 +47,12 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     SearchStats stats;
     const auto& g = ctx_.graph;
     if (g.nodes == 0 || params.top_k == 0) return {};
-    const size_t L = std::max(params.complexity, params.top_k);
+
     // Walk on PQ distances alone when nothing is recomputed during the walk (share 0 or recompute off).
     const bool pq_walk = !params.recompute || params.recompute_share <= 0.0;
     const size_t batch_size = pq_walk ? 1 : std::max<size_t>(1, params.batch_size);
     const double share = pq_walk ? 1.0 : std::min(params.recompute_share, 1.0);
+    const size_t L = std::max(params.complexity ? params.complexity : (pq_walk ? 800 : 64), params.top_k);
     const size_t dim = ctx_.pq->dim();
     const size_t code_size = ctx_.pq->code_size();
 
