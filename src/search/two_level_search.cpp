@@ -93,20 +93,22 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     std::vector<float> fresh_distances;
 
     auto worst = [&] { return results.size() >= L ? results.top().distance : INFINITY; };
+    // Exact distances of `ids` (one fetch: one encoder batch), written to distance_of(i).
+    auto exact_distances = [&](auto&& distance_of) {
+        vectors.resize(ids.size() * dim);
+        const FetchCounts counts = source.fetch(ids, vectors.data());
+        stats.recomputed += counts.computed;
+        stats.lru_hits += counts.lru_hits;
+        stats.hub_hits += counts.hub_hits;
+        stats.batches += counts.batches;
+        for (size_t i = 0; i < ids.size(); ++i)
+            distance_of(i) = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
+    };
     auto flush = [&] {
         if (pending.empty()) return;
         ids.clear();
         for (const Candidate& c : pending) ids.push_back(c.node);
-        if (!pq_walk) {
-            vectors.resize(ids.size() * dim);
-            const FetchCounts counts = source.fetch(ids, vectors.data());
-            stats.recomputed += counts.computed;
-            stats.lru_hits += counts.lru_hits;
-            stats.hub_hits += counts.hub_hits;
-            stats.batches += counts.batches;
-            for (size_t i = 0; i < pending.size(); ++i)
-                pending[i].distance = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
-        }
+        if (!pq_walk) exact_distances([&](size_t i) -> float& { return pending[i].distance; });
         for (const Candidate& c : pending) {
             exact.push(c);
             if (is_deleted(c.node)) continue;
@@ -167,14 +169,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         hits.resize(std::min(hits.size(), params.rerank));
         ids.clear();
         for (const Hit& h : hits) ids.push_back(h.node);
-        vectors.resize(ids.size() * dim);
-        const FetchCounts counts = source.fetch(ids, vectors.data());
-        stats.recomputed += counts.computed;
-        stats.lru_hits += counts.lru_hits;
-        stats.hub_hits += counts.hub_hits;
-        stats.batches += counts.batches;
-        for (size_t i = 0; i < hits.size(); ++i)
-            hits[i].distance = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
+        exact_distances([&](size_t i) -> float& { return hits[i].distance; });
         std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
             return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
         });
