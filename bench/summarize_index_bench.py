@@ -143,6 +143,27 @@ def scaling():
                  "build s", "build RSS over inputs MiB", "bytes/chunk", "of raw text"], rows))
 
 
+def complexity():
+    builds, searches = load("scaling")
+    rows = []
+    for label in ("wordnet 117659", "pydoc 20000"):
+        seen = set()
+        for r in sorted(searches.get(label, []), key=lambda r: (r["share"], r["complexity"])):
+            key = (r["share"], r["rerank"], r["complexity"])  # the sweep lists repeat a few complexities
+            if key in seen:
+                continue
+            seen.add(key)
+            default_walk = r["share"] == 0 and r["rerank"] == 64
+            interleaved = r["share"] == 0.2 and r["complexity"] in (16, 32, 64, 128)
+            if not (default_walk or interleaved):
+                continue
+            rows.append([label, mode(r["share"]) + (f" {r['rerank']}" if r["share"] == 0 else ""), r["complexity"],
+                         f"{r['recall@3']:.3f}", f"{r['recall@10']:.3f}", f"{r['recomputed_per_query']:.1f}",
+                         f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}"])
+    print(table(["index", "mode", "complexity", "recall@3", "recall@10", "recomputed/query",
+                 "p50 ms (oracle)", "p95 ms (oracle)"], rows))
+
+
 def latency():
     builds, searches = load("latency")
     rows = []
@@ -186,4 +207,4 @@ if __name__ == "__main__":
     for stage in sys.argv[1:] or ["defaults", "scaling", "ablation", "fmnist", "latency", "faiss"]:
         print(f"\n### {stage}\n")
         {"defaults": defaults, "scaling": scaling, "scaling-detail": lambda: sweep_table("scaling"), "ablation": ablation,
-         "fmnist": lambda: ablation("fmnist"), "latency": latency, "faiss": faiss}[stage]()
+         "fmnist": lambda: ablation("fmnist"), "latency": latency, "faiss": faiss, "complexity": complexity}[stage]()

@@ -131,7 +131,8 @@ public:
     SearchResult search_vector(std::span<const float> query, const SearchOptions& options,
                                search::VectorSource* source = nullptr, bool with_passages = true) const;
 
-    /// Sets the per-process cache of recomputed embeddings (in vectors; 0 disables). Default 65536.
+    /// Sets the per-process cache of recomputed embeddings (in vectors; 0 disables). Default 16384.
+    /// Not thread-safe: call before searching.
     void set_cache_capacity(size_t vectors);
     void clear_cache();
 

@@ -36,7 +36,7 @@ struct Index::Impl {
     std::shared_ptr<Encoder> encoder;
     std::unique_ptr<search::EncoderSource> encoder_source;
     std::unique_ptr<search::CachedSource> cached_source;
-    size_t cache_capacity = 65536;
+    size_t cache_capacity = 16384;  // 24 MiB of 384-d vectors
 
     std::mutex searchers_mutex;
     std::vector<std::unique_ptr<search::Searcher>> idle_searchers;
