@@ -47,6 +47,11 @@ nlohmann::json result_json(const nlohmann::json& query_id, std::string_view quer
               {"encoder_batches", r.stats.batches}}}};
 }
 
+/// One JSON line; bytes that are not UTF-8 (passages are never trusted) become U+FFFD instead of an error.
+std::string json_line(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void print_text(const SearchResult& r) {
     if (r.hits.empty()) std::printf("no results\n");
     for (size_t i = 0; i < r.hits.size(); ++i) {
@@ -96,7 +101,7 @@ int run_search(const std::vector<std::string>& argv) {
         const std::string query = utf8::repair(pos[shift]);
         const SearchResult r = index.search(query, options);
         if (json)
-            std::printf("%s\n", result_json(nullptr, query, r).dump().c_str());
+            std::printf("%s\n", json_line(result_json(nullptr, query, r)).c_str());
         else
             print_text(r);
         return 0;
@@ -125,7 +130,7 @@ int run_search(const std::vector<std::string>& argv) {
         if (query.find_first_not_of(" \t") == std::string::npos) continue;
         const SearchResult r = index.search(query, options);
         if (json) {
-            std::printf("%s\n", result_json(query_id, query, r).dump().c_str());
+            std::printf("%s\n", json_line(result_json(query_id, query, r)).c_str());
         } else {
             std::printf("# %s\t%s\n", query_id.get<std::string>().c_str(), query.c_str());
             print_text(r);
