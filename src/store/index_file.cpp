@@ -130,7 +130,28 @@ struct IndexFileWriter::Impl {
     }
 };
 
+namespace {
+
+/// Removes "<path>.tmp-<pid>" files left by writers that were killed (their process is gone), so interrupted
+/// builds do not pile up next to the index.
+void remove_stale_temporaries(const std::filesystem::path& path) {
+    std::error_code ec;
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    const std::string prefix = path.filename().string() + ".tmp-";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::string pid = name.substr(prefix.size());
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (std::filesystem::exists("/proc/" + pid, ec)) continue;  // a live writer (or a reused pid): leave it
+        std::filesystem::remove(entry.path(), ec);
+    }
+}
+
+}  // namespace
+
 IndexFileWriter::IndexFileWriter(std::filesystem::path path) : impl_(std::make_unique<Impl>()) {
+    remove_stale_temporaries(path);
     impl_->path = std::move(path);
     impl_->tmp_path = impl_->path;
     impl_->tmp_path += ".tmp-" + std::to_string(::getpid());

@@ -752,5 +752,21 @@ TEST(PassageStore, CorruptBlockContents) {
     }
 }
 
+TEST(IndexFile, StaleTemporariesOfDeadWritersAreRemoved) {
+    ScratchDir dir;
+    const auto path = dir.path() / "index.leann";
+    const auto stale = dir.path() / "index.leann.tmp-999999999";  // no such process
+    const auto other = dir.path() / "notes.txt.tmp-999999999";    // not ours
+    std::ofstream(stale) << "half an index";
+    std::ofstream(other) << "x";
+    IndexFileWriter writer(path);
+    writer.add_section(fourcc("TEST"), std::as_bytes(std::span<const char>("abc", 3)));
+    writer.commit();
+    EXPECT_FALSE(std::filesystem::exists(stale));
+    EXPECT_TRUE(std::filesystem::exists(other));
+    EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+
 }  // namespace
 }  // namespace leann::store
