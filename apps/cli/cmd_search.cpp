@@ -60,6 +60,7 @@ void print_text(const SearchResult& r) {
         for (char& c : snippet)
             if (c == '\n' || c == '\r' || c == '\t') c = ' ';
         snippet = utf8::repair(snippet);  // the cut may split a character
+        // Chunks of files show where they are: path:line (their id); records show their id.
         std::printf("%zu. [%.4f] %s\n   %s%s\n", i + 1, h.score, h.id.c_str(), snippet.c_str(),
                     h.text.size() > 240 ? "..." : "");
     }

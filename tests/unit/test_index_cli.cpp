@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli_runner.h"
@@ -79,6 +80,47 @@ TEST(IndexCli, BuildSearchStatsVerify) {
     auto verify = run_cli("verify" + t.index + " --recall 10" + t.model + " 2>/dev/null");
     ASSERT_EQ(verify.status, 0) << verify.out;
     EXPECT_NE(verify.out.find("recall@3"), std::string::npos) << verify.out;
+}
+
+TEST(IndexCli, BuildsFromAMessyFolder) {
+    CliIndex t;
+    const auto root = t.dir.path() / "tree";
+    std::filesystem::create_directories(root / "notes");
+    std::filesystem::create_directories(root / "src");
+    std::filesystem::create_directories(root / ".git");
+    std::filesystem::create_directories(root / "node_modules" / "pkg");
+    auto write = [](const std::filesystem::path& p, const std::string& bytes) {
+        std::ofstream(p, std::ios::binary) << bytes;
+    };
+    write(root / "notes" / "fox.md", "# Fox\n\nthe quick brown fox jumps over the lazy dog\n");
+    write(root / "notes" / "latin1.txt", "the lazy dog caf\xe9\n");
+    write(root / "notes" / "utf16.txt", std::string("\xff\xfe" "d\0o\0g\0 \0i\0n\0d\0e\0x\0", 20));
+    write(root / "notes" / "empty.txt", "");
+    write(root / "notes" / "binary.txt", std::string("the\0\x01\x02quick", 14));
+    write(root / "notes" / "picture.png", "\x89PNG\r\n");
+    write(root / "src" / "search.py", "def search(index):\n    return index\n\n\ndef fox():\n    pass\n");
+    write(root / ".git" / "config", "the quick fox");
+    write(root / "node_modules" / "pkg" / "index.js", "quick fox");
+    write(root / ".gitignore", "ignored.md\n");
+    write(root / "ignored.md", "the quick fox");
+
+    auto build = run_cli("build" + t.index + " --docs " + root.string() + t.model + " --threads 1 2>&1");
+    ASSERT_EQ(build.status, 0) << build.out;
+    EXPECT_NE(build.out.find("empty.txt: skipped: empty file"), std::string::npos) << build.out;
+    EXPECT_NE(build.out.find("binary.txt: skipped: binary file"), std::string::npos) << build.out;
+    EXPECT_NE(build.out.find("picture.png: skipped: unsupported file type"), std::string::npos) << build.out;
+    EXPECT_NE(build.out.find("4 files read"), std::string::npos) << build.out;
+
+    auto search = run_cli("search" + t.index + " \"quick fox\" --top-k 20 --json" + t.model);
+    ASSERT_EQ(search.status, 0) << search.out;
+    std::set<std::string> sources;
+    const auto found = nlohmann::json::parse(search.out);
+    for (const auto& hit : found["results"]) {
+        const std::string source = hit["metadata"]["source"];
+        sources.insert(std::filesystem::path(source).filename().string());
+        EXPECT_EQ(hit["id"], source + ":" + std::to_string(hit["metadata"]["start_line"].get<int>()));
+    }
+    EXPECT_EQ(sources, (std::set<std::string>{"fox.md", "latin1.txt", "utf16.txt", "search.py"}));
 }
 
 TEST(IndexCli, ErrorsNameTheProblem) {

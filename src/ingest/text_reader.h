@@ -1,0 +1,31 @@
+// ingest room: reading a file as text. Detects binary files, decodes UTF-8 (with or without BOM), UTF-16 with a
+// BOM, and falls back to Latin-1 for files that are mostly not UTF-8; stray invalid bytes in UTF-8 text are
+// repaired (U+FFFD). Also names the file's kind (markdown, text, or a programming language) from its extension.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace leann::ingest {
+
+struct TextFile {
+    std::string text;      // UTF-8
+    std::string encoding;  // "utf-8", "utf-8-bom", "utf-16le", "utf-16be", "latin-1", "utf-8 (repaired)"
+};
+
+/// The file as UTF-8 text, or nullopt with `why` set ("binary file", "empty file", an I/O error, ...).
+std::optional<TextFile> read_text(const std::filesystem::path& path, std::string& why);
+/// Decoding only (the bytes of a file).
+std::optional<TextFile> decode_text(std::string_view bytes, std::string& why);
+
+struct FileKind {
+    std::string type;      // "markdown", "text", "code"
+    std::string language;  // for code: "python", "cpp", ...; empty otherwise
+};
+/// From the extension (case-insensitive) or a few well-known names (Makefile, Dockerfile, CMakeLists.txt);
+/// nullopt for formats this reader does not handle (HTML, PDF, images, archives, ...).
+std::optional<FileKind> file_kind(const std::filesystem::path& path);
+
+}  // namespace leann::ingest

@@ -1,0 +1,56 @@
+// Reading files as text: encodings, binary detection, and file kinds by extension.
+#include <gtest/gtest.h>
+
+#include "ingest/text_reader.h"
+
+namespace leann::ingest {
+namespace {
+
+std::string decoded(std::string_view bytes, std::string* encoding = nullptr) {
+    std::string why;
+    auto t = decode_text(bytes, why);
+    if (!t) return "<" + why + ">";
+    if (encoding) *encoding = t->encoding;
+    return t->text;
+}
+
+TEST(TextReader, Encodings) {
+    std::string enc;
+    EXPECT_EQ(decoded("plain ascii", &enc), "plain ascii");
+    EXPECT_EQ(enc, "utf-8");
+    EXPECT_EQ(decoded("\xEF\xBB\xBF" "caf\xC3\xA9", &enc), "caf\xC3\xA9");
+    EXPECT_EQ(enc, "utf-8-bom");
+    // UTF-16 LE and BE with a BOM, including a surrogate pair (U+1F600) and an unpaired surrogate.
+    EXPECT_EQ(decoded(std::string("\xFF\xFE" "h\0i\0\x3D\xD8\x00\xDE", 10), &enc), "hi\xF0\x9F\x98\x80");
+    EXPECT_EQ(enc, "utf-16le");
+    EXPECT_EQ(decoded(std::string("\xFE\xFF\0h\0i\xD8\x3D", 8), &enc), "hi\xEF\xBF\xBD");
+    EXPECT_EQ(enc, "utf-16be");
+    // Mostly Latin-1 bytes: decoded as Latin-1; mostly UTF-8 with one stray byte: repaired.
+    EXPECT_EQ(decoded("cr\xE8me br\xFBl\xE9" "e", &enc), "cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e");
+    EXPECT_EQ(enc, "latin-1");
+    const std::string long_text(500, 'a');
+    EXPECT_EQ(decoded(long_text + "\xFF", &enc), long_text + "\xEF\xBF\xBD");
+    EXPECT_EQ(enc, "utf-8 (repaired)");
+}
+
+TEST(TextReader, BinaryAndEmpty) {
+    EXPECT_EQ(decoded(""), "<empty file>");
+    EXPECT_EQ(decoded(std::string("ELF\0\x01\x02", 6)), "<binary file>");
+    std::string why;
+    EXPECT_FALSE(read_text("/nonexistent/file.txt", why));
+    EXPECT_NE(why.find("cannot open"), std::string::npos);
+}
+
+TEST(TextReader, FileKinds) {
+    EXPECT_EQ(file_kind("notes/a.md")->type, "markdown");
+    EXPECT_EQ(file_kind("README")->type, "text");
+    EXPECT_EQ(file_kind("x/Main.JAVA")->language, "java");
+    EXPECT_EQ(file_kind("lib.rs")->language, "rust");
+    EXPECT_EQ(file_kind("Makefile")->language, "make");
+    EXPECT_EQ(file_kind("CMakeLists.txt")->language, "cmake");
+    EXPECT_FALSE(file_kind("photo.png"));
+    EXPECT_FALSE(file_kind("doc.pdf"));  // PDF and HTML readers are still to come
+}
+
+}  // namespace
+}  // namespace leann::ingest
