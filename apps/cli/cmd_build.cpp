@@ -123,12 +123,15 @@ int run_build(const std::vector<std::string>& argv) {
     encoder_options.threads = options.threads;
     auto encoder = Encoder::load(resolve_model(args.get("model", std::string(default_model_name))), encoder_options);
     const size_t max_tokens = encoder->info().max_seq_length;
+    std::vector<std::string> sources;  // recorded as absolute paths, for `leann list` and later updates
+    for (const auto& d : doc_args) sources.push_back(std::filesystem::absolute(d).lexically_normal().string());
     options.chunking = nlohmann::json{{"chunk_size", std::min(files.chunk_tokens, max_tokens)},
                                       {"chunk_overlap", files.chunk_overlap},
                                       {"code_chunk_size", std::min(files.code_chunk_tokens, max_tokens)},
                                       {"code_chunk_overlap", files.code_chunk_overlap},
                                       {"unit", "model tokens"},
-                                      {"jsonl", "one record = one chunk"}}
+                                      {"jsonl", "one record = one chunk"},
+                                      {"sources", sources}}
                            .dump();
 
     ReadReport report;

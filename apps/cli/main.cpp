@@ -16,10 +16,12 @@ constexpr const char* usage = R"(leann - local semantic search that stores no em
 Usage: leann <command> [options]
 
 Commands:
-  build NAME --docs F.jsonl  build an index from JSONL records (text, id, title, metadata)
+  build NAME --docs PATH...  build an index from folders/files of text, Markdown and code, or JSONL
   search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
   stats NAME               section sizes, bytes per chunk, build configuration
   verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
+  list                     the indexes: chunks, size, model, created, sources
+  remove NAME              delete an index (asks first; --yes)
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
   model list               list the models in the model cache
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
         if (command == "search") return leann::cli::run_search(command_args);
         if (command == "stats") return leann::cli::run_stats(command_args);
         if (command == "verify") return leann::cli::run_verify(command_args);
+        if (command == "list") return leann::cli::run_list(command_args);
+        if (command == "remove") return leann::cli::run_remove(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
         return 2;
     } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 // search (text, --json, --queries), stats, verify (--recall), and the errors a user meets.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -121,6 +122,40 @@ TEST(IndexCli, BuildsFromAMessyFolder) {
         EXPECT_EQ(hit["id"], source + ":" + std::to_string(hit["metadata"]["start_line"].get<int>()));
     }
     EXPECT_EQ(sources, (std::set<std::string>{"fox.md", "latin1.txt", "utf16.txt", "search.py"}));
+}
+
+TEST(IndexCli, ListAndRemoveUnderLeannHome) {
+    CliIndex t;
+    // The child inherits LEANN_HOME; restored when the test ends.
+    struct HomeGuard {
+        std::string old;
+        bool had;
+        explicit HomeGuard(const std::string& value) : had(std::getenv("LEANN_HOME") != nullptr) {
+            if (had) old = std::getenv("LEANN_HOME");
+            ::setenv("LEANN_HOME", value.c_str(), 1);
+        }
+        ~HomeGuard() { had ? ::setenv("LEANN_HOME", old.c_str(), 1) : ::unsetenv("LEANN_HOME"); }
+    } guard((t.dir.path() / "home").string());
+    auto empty = run_cli("list");
+    EXPECT_EQ(empty.status, 0);
+    EXPECT_NE(empty.out.find("no indexes"), std::string::npos) << empty.out;
+    ASSERT_EQ(run_cli("build notes --docs " + t.docs + t.model + " 2>/dev/null").status, 0);
+    auto list = run_cli("list --json");
+    ASSERT_EQ(list.status, 0) << list.out;
+    const auto rows = nlohmann::json::parse(list.out);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0]["name"], "notes");
+    EXPECT_EQ(rows[0]["chunks"], 300);
+    EXPECT_EQ(rows[0]["model"], "tiny");
+    EXPECT_EQ(rows[0]["sources"][0], t.docs);
+    EXPECT_EQ(run_cli("search notes \"fox\" --json" + t.model).status, 0);
+    auto refused = run_cli("remove notes 2>&1 </dev/null");
+    EXPECT_EQ(refused.status, 1);
+    EXPECT_NE(refused.out.find("--yes"), std::string::npos) << refused.out;
+    EXPECT_EQ(run_cli("remove ../notes --yes 2>/dev/null").status, 1);
+    EXPECT_EQ(run_cli("remove notes --yes 2>/dev/null").status, 0);
+    EXPECT_EQ(nlohmann::json::parse(run_cli("list --json").out).size(), 0u);
+    EXPECT_EQ(run_cli("remove notes --yes 2>/dev/null").status, 1);
 }
 
 TEST(IndexCli, ErrorsNameTheProblem) {
