@@ -20,7 +20,7 @@ constexpr const char* build_usage = R"(Usage: leann build NAME --docs PATH [PATH
        leann build --index PATH --docs PATH [PATH...] [options]
 
 Embeds the documents and writes an index that keeps a pruned graph, PQ codes and the passages, but no
-embeddings. A PATH is a folder or file of plain text, Markdown or source code (chunked in the model's tokens;
+embeddings. A PATH is a folder or file of plain text, Markdown, HTML or source code (chunked in the model's tokens;
 .gitignore and .leannignore honoured; hidden files, VCS and build folders skipped), or a .jsonl file of records:
 "text" (required), "id" or "_id" (default: the line number), "title" (prepended to the text), any other field
 kept as metadata. Unreadable files and bad lines are skipped with a warning. An existing index of the same

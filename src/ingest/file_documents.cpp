@@ -7,6 +7,7 @@
 
 #include "ingest/chunker.h"
 #include "ingest/discovery.h"
+#include "ingest/html_reader.h"
 #include "ingest/text_reader.h"
 #include "leann/ingest.h"
 
@@ -54,7 +55,17 @@ std::vector<Document> read_file_documents(std::span<const std::filesystem::path>
         std::snprintf(hash, sizeof hash, "%016llx",
                       static_cast<unsigned long long>(XXH3_64bits(text->text.data(), text->text.size())));
         const std::string source = file.path.string();
-        for (ingest::TextChunk& chunk : ingest::chunk_text(text->text, tokenizer, chunking)) {
+        // HTML: chunk the visible text; lines map back to the page's source lines.
+        ingest::HtmlText html;
+        if (kind->type == "html") html = ingest::html_to_text(text->text);
+        const std::string& body = kind->type == "html" ? html.text : text->text;
+        auto source_line = [&](size_t line) {
+            if (kind->type != "html" || html.source_line.empty()) return line;
+            return html.source_line[std::min(line, html.source_line.size()) - 1];
+        };
+        for (ingest::TextChunk& chunk : ingest::chunk_text(body, tokenizer, chunking)) {
+            chunk.first_line = source_line(chunk.first_line);
+            chunk.last_line = std::max(chunk.first_line, source_line(chunk.last_line));
             nlohmann::json metadata = {{"source", source},
                                        {"type", kind->type},
                                        {"start_line", chunk.first_line},
@@ -63,6 +74,7 @@ std::vector<Document> read_file_documents(std::span<const std::filesystem::path>
                                        {"hash", hash},
                                        {"encoding", text->encoding}};
             if (!kind->language.empty()) metadata["language"] = kind->language;
+            if (!html.title.empty()) metadata["title"] = html.title;
             documents.push_back({source + ":" + std::to_string(chunk.first_line), std::move(chunk.text),
                                  metadata.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
             ++report.records;

@@ -21,11 +21,11 @@ std::optional<TextFile> read_text(const std::filesystem::path& path, std::string
 std::optional<TextFile> decode_text(std::string_view bytes, std::string& why);
 
 struct FileKind {
-    std::string type;      // "markdown", "text", "code"
+    std::string type;      // "markdown", "text", "html", "code"
     std::string language;  // for code: "python", "cpp", ...; empty otherwise
 };
 /// From the extension (case-insensitive) or a few well-known names (Makefile, Dockerfile, CMakeLists.txt);
-/// nullopt for formats this reader does not handle (HTML, PDF, images, archives, ...).
+/// nullopt for formats no reader handles yet (PDF, images, archives, ...).
 std::optional<FileKind> file_kind(const std::filesystem::path& path);
 
 }  // namespace leann::ingest

@@ -1,6 +1,7 @@
 // Reading files as text: encodings, binary detection, and file kinds by extension.
 #include <gtest/gtest.h>
 
+#include "ingest/html_reader.h"
 #include "ingest/text_reader.h"
 
 namespace leann::ingest {
@@ -49,7 +50,28 @@ TEST(TextReader, FileKinds) {
     EXPECT_EQ(file_kind("Makefile")->language, "make");
     EXPECT_EQ(file_kind("CMakeLists.txt")->language, "cmake");
     EXPECT_FALSE(file_kind("photo.png"));
-    EXPECT_FALSE(file_kind("doc.pdf"));  // PDF and HTML readers are still to come
+    EXPECT_EQ(file_kind("page.HTML")->type, "html");
+    EXPECT_FALSE(file_kind("doc.pdf"));  // the PDF reader is still to come
+}
+
+TEST(HtmlReader, VisibleTextTitleEntitiesAndLines) {
+    const std::string page =
+        "<!DOCTYPE html>\n<html><head><title> The  Page\n</title>\n"  // lines 1-3
+        "<style>p { color: red }</style><script>var x = '<p>no</p>';</script></head>\n"  // line 4
+        "<body><h1>Heading &amp; more</h1>\n"                                           // line 5
+        "<!-- a comment\nover lines -->\n"                                              // lines 6-7
+        "<p>First   paragraph\nwraps here &lt;b&gt; &#233;&#x4E2D; &nbsp;end.</p>\n"    // lines 8-9
+        "<pre>code  line 1\n  code line 2</pre><p>After&unknown; x</p></body></html>\n";  // lines 10-11
+    const HtmlText h = html_to_text(page);
+    EXPECT_EQ(h.title, "The Page");
+    EXPECT_EQ(h.text,
+              "The Page\nHeading & more\nFirst paragraph wraps here <b> \xC3\xA9\xE4\xB8\xAD end.\n"
+              "code  line 1\n  code line 2\nAfter&unknown; x\n");
+    ASSERT_EQ(h.source_line.size(), 6u);
+    EXPECT_EQ(h.source_line, (std::vector<size_t>{1, 5, 8, 10, 11, 11}));
+    EXPECT_EQ(html_to_text("").text, "");
+    EXPECT_EQ(html_to_text("<p>unclosed <b").text, "unclosed");
+    EXPECT_EQ(html_to_text("<script>never closed").text, "");
 }
 
 }  // namespace
