@@ -35,7 +35,8 @@ Options:
 nlohmann::json result_json(const nlohmann::json& query_id, std::string_view query, const SearchResult& r) {
     nlohmann::json results = nlohmann::json::array();
     for (const Hit& h : r.hits)
-        results.push_back({{"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", metadata_json(h.metadata)}});
+        results.push_back(
+            {{"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", metadata_json(h.metadata)}});
     return {{"query_id", query_id},
             {"query", std::string(query)},
             {"results", std::move(results)},
