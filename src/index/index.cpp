@@ -3,6 +3,7 @@
 // the mapping: nothing is copied except the PQ centroids.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -272,13 +273,23 @@ std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::spa
     const size_t dim = impl_->info.dim, n = impl_->info.nodes;
     if (query.size() != dim || vectors.size() != n * dim) throw Error("exact_search: sizes do not match the index");
     std::vector<float> q(query.begin(), query.end());
-    std::vector<float> rows(vectors.begin(), vectors.end());
-    if (impl_->metric == Metric::cosine) {
-        normalize(q.data(), dim);
-        for (size_t i = 0; i < n; ++i) normalize(rows.data() + i * dim, dim);
-    }
     std::vector<uint32_t> ids;
-    for (const auto& h : search::exact_top_k(q.data(), rows.data(), n, dim, impl_->metric, k)) ids.push_back(h.node);
+    if (impl_->metric != Metric::cosine) {
+        for (const auto& h : search::exact_top_k(q.data(), vectors.data(), n, dim, impl_->metric, k))
+            ids.push_back(h.node);
+        return ids;
+    }
+    // Cosine: divide by each row's norm instead of copying and normalising the whole matrix on every call.
+    normalize(q.data(), dim);
+    std::vector<std::pair<float, uint32_t>> scored(n);
+    for (size_t i = 0; i < n; ++i) {
+        const float* row = vectors.data() + i * dim;
+        const float norm = std::sqrt(dot(row, row, dim));
+        scored[i] = {norm > 0 ? -dot(q.data(), row, dim) / norm : 0.0f, uint32_t(i)};
+    }
+    k = std::min(k, n);
+    std::partial_sort(scored.begin(), scored.begin() + std::ptrdiff_t(k), scored.end());
+    for (size_t i = 0; i < k; ++i) ids.push_back(scored[i].second);
     return ids;
 }
 
