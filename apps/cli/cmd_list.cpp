@@ -1,13 +1,14 @@
 // leann list / leann remove: the indexes under $LEANN_HOME/indexes.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "args.h"
 #include "commands.h"
 #include "index_args.h"
+#include "json_output.h"
+#include "leann/catalog.h"
 #include "leann/error.h"
 
 namespace leann::cli {
@@ -33,28 +34,8 @@ int run_list(const std::vector<std::string>& argv) {
         std::fputs(list_usage, stdout);
         return 0;
     }
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(index_root(), ec))
-        if (entry.is_directory(ec) && std::filesystem::exists(entry.path() / "index.leann", ec))
-            names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& name : names) {
-        nlohmann::json row = {{"name", name}, {"path", (index_root() / name / "index.leann").string()}};
-        try {
-            const IndexStats s = Index::open(index_root() / name / "index.leann").stats();
-            const auto config = nlohmann::json::parse(s.config_json);
-            row["chunks"] = s.chunks;
-            row["bytes"] = s.file_bytes;
-            row["model"] = config["model"].value("name", "");
-            row["created"] = config.value("created", "");
-            row["sources"] = config["chunking"].value("sources", nlohmann::json::array());
-        } catch (const std::exception& e) {
-            row["error"] = e.what();
-        }
-        rows.push_back(row);
-    }
+    for (const IndexSummary& row : list_indexes()) rows.push_back(apps::summary_json(row));
     if (args.has("json")) {
         std::printf("%s\n", rows.dump(2).c_str());
         return 0;

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "index_args.h"
+#include "json_output.h"
 #include "leann/error.h"
 #include "util/utf8.h"
 
@@ -31,27 +32,6 @@ Options:
   --model PATH           use this model folder (must be the model the index was built with)
   --threads N            encoder threads (default: all cores)
 )";
-
-nlohmann::json result_json(const nlohmann::json& query_id, std::string_view query, const SearchResult& r) {
-    nlohmann::json results = nlohmann::json::array();
-    for (const Hit& h : r.hits)
-        results.push_back(
-            {{"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", metadata_json(h.metadata)}});
-    return {{"query_id", query_id},
-            {"query", std::string(query)},
-            {"results", std::move(results)},
-            {"stats",
-             {{"seconds", r.seconds},
-              {"recomputed", r.stats.recomputed},
-              {"cache_hits", r.stats.lru_hits + r.stats.hub_hits},
-              {"expansions", r.stats.expansions},
-              {"encoder_batches", r.stats.batches}}}};
-}
-
-/// One JSON line; bytes that are not UTF-8 (passages are never trusted) become U+FFFD instead of an error.
-std::string json_line(const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 void print_text(const SearchResult& r) {
     if (r.hits.empty()) std::printf("no results\n");
@@ -103,7 +83,7 @@ int run_search(const std::vector<std::string>& argv) {
         const std::string query = utf8::repair(pos[shift]);
         const SearchResult r = index.search(query, options);
         if (json)
-            std::printf("%s\n", json_line(result_json(nullptr, query, r)).c_str());
+            std::printf("%s\n", apps::dump(apps::result_json(nullptr, query, r)).c_str());
         else
             print_text(r);
         return 0;
@@ -132,7 +112,7 @@ int run_search(const std::vector<std::string>& argv) {
         if (query.find_first_not_of(" \t") == std::string::npos) continue;
         const SearchResult r = index.search(query, options);
         if (json) {
-            std::printf("%s\n", json_line(result_json(query_id, query, r)).c_str());
+            std::printf("%s\n", apps::dump(apps::result_json(query_id, query, r)).c_str());
         } else {
             std::printf("# %s\t%s\n", query_id.get<std::string>().c_str(), query.c_str());
             print_text(r);

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "index_args.h"
+#include "json_output.h"
 #include "leann/error.h"
 
 namespace leann::cli {
@@ -51,22 +52,7 @@ int run_stats(const std::vector<std::string>& argv) {
     for (const auto& sec : s.sections)
         if (is_index_structure(sec.tag)) structure += sec.bytes;
     if (args.has("json")) {
-        nlohmann::json sections = nlohmann::json::array();
-        for (const auto& sec : s.sections)
-            sections.push_back({{"tag", sec.tag}, {"what", sec.what}, {"bytes", sec.bytes},
-                                {"bytes_per_chunk", double(sec.bytes) / chunks}});
-        nlohmann::json out = {{"path", s.path.string()},
-                              {"format_version", s.format_version},
-                              {"chunks", s.chunks},
-                              {"edges", s.edges},
-                              {"hub_cache_nodes", s.hubs},
-                              {"file_bytes", s.file_bytes},
-                              {"raw_text_bytes", s.raw_text_bytes},
-                              {"index_bytes_without_passages", structure},
-                              {"index_bytes_per_chunk", double(structure) / chunks},
-                              {"sections", sections},
-                              {"config", nlohmann::json::parse(s.config_json)}};
-        std::printf("%s\n", out.dump(2).c_str());
+        std::printf("%s\n", apps::dump(apps::stats_json(s), 2).c_str());
         return 0;
     }
     std::printf("index      %s (format %u)\n", s.path.string().c_str(), s.format_version);

@@ -34,12 +34,6 @@ Index open_index(const Args& args, const std::filesystem::path& path, bool with_
     return index;
 }
 
-nlohmann::json metadata_json(const std::string& text) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) return text;
-    return j;
-}
-
 double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }

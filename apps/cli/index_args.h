@@ -1,4 +1,4 @@
-// Shared by the index commands: NAME or --index PATH, progress on a terminal, metadata as JSON.
+// Shared by the index commands: NAME or --index PATH, progress on a terminal.
 #pragma once
 
 #include <filesystem>
@@ -18,9 +18,6 @@ std::filesystem::path index_path(const Args& args, size_t& shift);
 /// Opens the index and, unless `with_encoder` is false, loads its recorded model (or --model PATH, which must
 /// have the same content hash).
 Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder);
-
-/// A stored metadata text as JSON (an unparsable one comes back as a string; it never throws).
-nlohmann::json metadata_json(const std::string& text);
 
 /// Stage progress on stderr when it is a terminal ("embed 1200/5000 (340/s, ETA 11s)"); silent otherwise.
 class Progress {
