@@ -1,4 +1,6 @@
 // leann search: one query, or a file of queries with the model and index loaded once.
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -7,6 +9,7 @@
 #include "commands.h"
 #include "index_args.h"
 #include "json_output.h"
+#include "snippet.h"
 #include "leann/error.h"
 #include "util/utf8.h"
 
@@ -33,18 +36,20 @@ Options:
   --threads N            encoder threads (default: all cores)
 )";
 
-void print_text(const SearchResult& r) {
+/// Ranked hits: "1. [score] path:line" and a snippet. On a terminal the query's terms are highlighted.
+void print_text(const SearchResult& r, std::string_view query) {
+    const bool tty = isatty(STDOUT_FILENO) != 0;
+    const std::string_view mark_on = tty ? "\x1b[1;33m" : "", mark_off = tty ? "\x1b[0m" : "";
+    const std::string_view id_on = tty ? "\x1b[1m" : "", id_off = tty ? "\x1b[0m" : "";
     if (r.hits.empty()) std::printf("no results\n");
     for (size_t i = 0; i < r.hits.size(); ++i) {
         const Hit& h = r.hits[i];
-        std::string snippet = h.text.substr(0, 240);
-        for (char& c : snippet)
-            if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-        snippet = utf8::repair(snippet);  // the cut may split a character
         // Chunks of files show where they are: path:line (their id); records show their id.
-        std::printf("%zu. [%.4f] %s\n   %s%s\n", i + 1, h.score, h.id.c_str(), snippet.c_str(),
-                    h.text.size() > 240 ? "..." : "");
+        const std::string snippet = apps::render_snippet(apps::make_snippet(h.text, query), mark_on, mark_off);
+        std::printf("%zu. [%.4f] %.*s%s%.*s\n   %s\n", i + 1, h.score, int(id_on.size()), id_on.data(), h.id.c_str(),
+                    int(id_off.size()), id_off.data(), snippet.c_str());
     }
+    std::fflush(stdout);
     std::fprintf(stderr, "%.3fs, %zu embeddings recomputed, %zu from cache\n", r.seconds, r.stats.recomputed,
                  r.stats.lru_hits + r.stats.hub_hits);
 }
@@ -85,7 +90,7 @@ int run_search(const std::vector<std::string>& argv) {
         if (json)
             std::printf("%s\n", apps::dump(apps::result_json(nullptr, query, r)).c_str());
         else
-            print_text(r);
+            print_text(r, query);
         return 0;
     }
     if (pos.size() != shift) throw Error("--queries FILE and a query argument exclude each other");
@@ -115,7 +120,7 @@ int run_search(const std::vector<std::string>& argv) {
             std::printf("%s\n", apps::dump(apps::result_json(query_id, query, r)).c_str());
         } else {
             std::printf("# %s\t%s\n", query_id.get<std::string>().c_str(), query.c_str());
-            print_text(r);
+            print_text(r, query);
         }
         std::fflush(stdout);
     }

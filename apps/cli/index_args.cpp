@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -65,11 +66,27 @@ void Progress::operator()(std::string_view stage, size_t done, size_t total) {
     last_print_ = t;
     const double elapsed = t - stage_start_;
     const double rate = elapsed > 0 ? double(done) / elapsed : 0;
-    std::fprintf(stderr, "\r%-6s %zu/%zu", stage_.c_str(), done, total);
-    if (rate > 0 && done < total) std::fprintf(stderr, " (%.0f/s, ETA %.0fs)", rate, double(total - done) / rate);
-    if (done >= total) std::fprintf(stderr, " done in %.1fs", elapsed);
+    constexpr size_t width = 24;
+    const size_t filled = total > 0 ? std::min(width, width * done / total) : width;
+    std::fprintf(stderr, "\r%-6s [%s%s] %zu/%zu", stage_.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), done, total);
+    if (done >= total)
+        std::fprintf(stderr, "  done in %s", format_seconds(elapsed).c_str());
+    else if (rate > 0 && elapsed > 0.5)
+        std::fprintf(stderr, "  %.0f/s  ETA %s", rate, format_seconds(double(total - done) / rate).c_str());
     std::fputs("\x1b[K", stderr);
     std::fflush(stderr);
+}
+
+std::string format_seconds(double seconds) {
+    char buf[32];
+    if (seconds < 60)
+        std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    else if (seconds < 3600)
+        std::snprintf(buf, sizeof buf, "%dm %02ds", int(seconds) / 60, int(seconds) % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%dh %02dm", int(seconds) / 3600, int(seconds) % 3600 / 60);
+    return buf;
 }
 
 void Progress::finish() {

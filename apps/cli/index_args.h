@@ -19,7 +19,8 @@ std::filesystem::path index_path(const Args& args, size_t& shift);
 /// have the same content hash).
 Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder);
 
-/// Stage progress on stderr when it is a terminal ("embed 1200/5000 (340/s, ETA 11s)"); silent otherwise.
+/// Stage progress on stderr when it is a terminal, a bar with count, rate and ETA:
+///   "embed  [#########...........]  1200/5000  340/s  ETA 11s"; silent otherwise.
 class Progress {
 public:
     Progress();
@@ -34,6 +35,8 @@ private:
 };
 
 double now_seconds();
+/// "0.4s", "12.3s", "4m 05s", "1h 02m".
+std::string format_seconds(double seconds);
 std::string human_bytes(double bytes);
 
 }  // namespace leann::cli

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "interrupt.h"
 #include "leann/error.h"
 #include "leann/log.h"
 #include "leann/version.h"
@@ -22,6 +23,8 @@ Commands:
   verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
   list                     the indexes: chunks, size, model, created, sources
   remove NAME              delete an index (asks first; --yes)
+  ask NAME ["question"]    answer from the index with an OpenAI-compatible LLM (interactive without a question)
+  mcp                      Model Context Protocol server on stdio (for Claude Code and other MCP clients)
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
   model list               list the models in the model cache
@@ -69,8 +72,15 @@ int main(int argc, char** argv) {
         if (command == "verify") return leann::cli::run_verify(command_args);
         if (command == "list") return leann::cli::run_list(command_args);
         if (command == "remove") return leann::cli::run_remove(command_args);
+        if (command == "mcp") return leann::cli::run_mcp(command_args);
+        if (command == "ask") return leann::cli::run_ask(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
         return 2;
+    } catch (const leann::cli::Interrupted&) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "leann %s: interrupted; nothing was written (an existing index is unchanged)\n",
+                     command.c_str());
+        return 130;
     } catch (const std::exception& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "leann %s: error: %s\n", command.c_str(), e.what());

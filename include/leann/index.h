@@ -47,6 +47,8 @@ struct BuildOptions {
     size_t threads = 0;              // 0: every core
     size_t encode_batch = 32;        // texts per encoder call while embedding
     std::string chunking = "{}";     // the chunking parameters that made the documents (JSON object), recorded
+    std::string sources;             // the source files read (JSON, written by the apps; empty: none), recorded
+                                     // so that a rebuild can tell an unchanged tree (section SRCS)
     /// Called with a stage ("embed", "graph", "prune", "pq", "write") and progress within it.
     std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };
@@ -144,6 +146,8 @@ public:
     std::vector<uint32_t> exact_search(std::span<const float> query, std::span<const float> vectors, size_t k) const;
     /// The passage of a node (for tools and tests).
     Document document(uint32_t node) const;
+    /// BuildOptions::sources as recorded (empty when the index has none).
+    std::string sources() const;
 
 private:
     struct Impl;

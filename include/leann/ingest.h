@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,6 +22,12 @@ struct ReadReport {
     size_t files = 0;     // files read
     uint64_t raw_bytes = 0;
     std::vector<std::string> warnings;
+    std::map<std::string, size_t> skip_reasons;  // short reason ("binary file", "encrypted PDF") -> count
+    size_t repaired = 0;  // files read with invalid UTF-8 bytes replaced (each with a warning)
+
+    /// Counts a skipped file or line: a warning "WHAT: skipped: REASON" and the reason's tally (the reason up to
+    /// any " (" detail).
+    void skip(const std::string& what, const std::string& reason);
 };
 
 /// JSON lines, one record per line: "text" (required, string), "id" or "_id" (string or number; default the line
@@ -34,16 +42,34 @@ struct FileOptions {
     std::vector<std::string> file_types;  // extensions ("md", "py"); empty = every supported type
     bool include_hidden = false;
     uint64_t max_file_bytes = 32ull << 20;
+    std::vector<std::filesystem::path> skip_folders;  // never walked, silently (leann's own data folder)
     size_t chunk_tokens = 256;            // prose chunks, model tokens (clamped to the model's max length)
-    size_t chunk_overlap = 32;
+    size_t chunk_overlap = 64;           // (defaults measured: bench/README.md, "Chunk size")
     size_t code_chunk_tokens = 256;       // code chunks
     size_t code_chunk_overlap = 32;
+    /// Called after each file (files done, files found); may throw to stop the read (Ctrl-C).
+    std::function<void(size_t done, size_t total)> progress;
 };
 
-/// Files and folders -> chunked Documents: discovery with .gitignore/.leannignore, plain text, Markdown and source
-/// code (language from the extension), any encoding the text reader knows. Each chunk's id is "path:line" and its
-/// metadata holds source, type, language, start_line, end_line, mtime (ns) and the file's xxh3-64 hash. Files
-/// that cannot be read (binary, empty, unsupported type, too large, permission, vanished) are warnings.
+/// A file discovery found (before reading it).
+struct SourceFile {
+    std::filesystem::path path;
+    uint64_t bytes = 0;
+    int64_t mtime_ns = 0;
+};
+
+/// Discovery only: the files read_file_documents would read, with size and modification time; nothing is opened
+/// but folders and ignore files (so it is quick: an unchanged tree can be recognised without reading it). Paths
+/// skipped while walking are counted in `report`.
+std::vector<SourceFile> list_source_files(std::span<const std::filesystem::path> roots, const FileOptions& options,
+                                          ReadReport& report);
+
+/// Files and folders -> chunked Documents: discovery with .gitignore/.leannignore, plain text, Markdown, source
+/// code (language from the extension), HTML (visible text) and PDF (text per page, through poppler), any encoding
+/// the text reader knows. Each chunk's id is "path:line" ("path#page=N" for PDFs) and its metadata holds source,
+/// type, language, start_line, end_line (or page, end_page), mtime (ns), the file's xxh3-64 hash and encoding.
+/// Files that cannot be read (binary, empty, unsupported type, too large, permission, vanished, encrypted or
+/// broken PDF) are warnings.
 std::vector<Document> read_file_documents(std::span<const std::filesystem::path> roots, const Tokenizer& tokenizer,
                                           size_t model_max_tokens, const FileOptions& options, ReadReport& report);
 

@@ -132,6 +132,9 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     out.add_section(index::kHubIds, bytes_of(hubs));
     out.add_section(index::kHubVectors, bytes_of(hub_vectors));
     out.add_section(index::kTombstones, bytes_of(std::vector<uint8_t>((n + 7) / 8, 0)));
+    if (!options.sources.empty())
+        out.add_section(index::kSources,
+                        std::as_bytes(std::span<const char>(options.sources.data(), options.sources.size())));
     passages.write(out);
     out.commit();
     if (options.progress) options.progress("write", 1, 1);

@@ -251,6 +251,7 @@ IndexStats Index::stats() const {
             case index::kHubIds: return "hub cache: node ids";
             case index::kHubVectors: return "hub cache: exact vectors";
             case index::kTombstones: return "deleted-node bitmap";
+            case index::kSources: return "source files read at build (JSON)";
             case store::kPassageData: return "passages (zstd blocks)";
             case store::kPassageIndex: return "passage block table (node -> block)";
         }
@@ -296,6 +297,12 @@ std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::spa
 Document Index::document(uint32_t node) const {
     store::Passage p = impl_->passages.get(node);
     return {std::move(p.id), std::move(p.text), std::move(p.metadata)};
+}
+
+std::string Index::sources() const {
+    if (!impl_->file.has(index::kSources)) return {};
+    auto bytes = impl_->file.section(index::kSources);
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
 std::filesystem::path index_root() { return leann_home() / "indexes"; }

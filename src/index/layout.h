@@ -23,6 +23,7 @@ constexpr uint32_t kPqCodes = fourcc("PQCD");        // u8 [nodes][subquantizers
 constexpr uint32_t kHubIds = fourcc("HUBI");         // u32 ascending node ids with stored exact vectors
 constexpr uint32_t kHubVectors = fourcc("HUBV");     // f32 [hubs][dim]
 constexpr uint32_t kTombstones = fourcc("TOMB");     // bit per node: deleted (read by search; all zero at build)
+constexpr uint32_t kSources = fourcc("SRCS");        // optional: the source files read at build, JSON (for updates)
 
 constexpr uint32_t kInfoVersion = 1;
 

@@ -80,6 +80,10 @@ public:
             if (t.starts_with('.')) t.remove_prefix(1);  // tolerate ".md"
             if (!t.empty()) file_types_.push_back(lower(t));
         }
+        for (const auto& folder : options.skip_folders) {
+            struct stat st {};
+            if (::stat(folder.c_str(), &st) == 0) skip_folders_.insert({st.st_dev, st.st_ino});
+        }
     }
 
     void walk_root(const fs::path& root) {
@@ -196,6 +200,7 @@ private:
             return;
         }
         if (is_dir) {
+            if (skip_folders_.count({st.st_dev, st.st_ino}) != 0) return;
             if (!visited_.insert({st.st_dev, st.st_ino}).second) {
                 skip(path, "folder already walked (symlink loop or second link to it)");
                 return;
@@ -234,6 +239,7 @@ private:
     std::vector<std::string> file_types_;
     std::vector<ScopedRules> rules_;
     std::set<std::pair<dev_t, ino_t>> visited_;
+    std::set<std::pair<dev_t, ino_t>> skip_folders_;
 };
 
 }  // namespace

@@ -17,6 +17,7 @@ struct DiscoveryOptions {
     std::vector<std::string> file_types;  // extensions without dot ("md", "py"), case-insensitive; empty = all
     bool include_hidden = false;          // dot files and dot folders (VCS folders stay skipped)
     uint64_t max_file_bytes = 32ull << 20;
+    std::vector<std::filesystem::path> skip_folders;  // never walked (leann's own data folder), silently
 };
 
 struct DiscoveredFile {

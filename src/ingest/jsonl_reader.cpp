@@ -27,8 +27,7 @@ std::vector<Document> read_jsonl_documents(const std::filesystem::path& path, Re
     std::string line;
     size_t line_no = 0;
     auto skip = [&](const std::string& why) {
-        ++report.skipped;
-        report.warnings.push_back(path.string() + ":" + std::to_string(line_no) + ": skipped: " + why);
+        report.skip(path.string() + ":" + std::to_string(line_no), why);
     };
     while (std::getline(in, line)) {
         ++line_no;

@@ -112,6 +112,7 @@ std::optional<FileKind> file_kind(const std::filesystem::path& path) {
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
     if (ext == "md" || ext == "markdown" || ext == "mdx") return FileKind{"markdown", ""};
     if (ext == "html" || ext == "htm" || ext == "xhtml") return FileKind{"html", ""};
+    if (ext == "pdf") return FileKind{"pdf", ""};
     if (ext.empty() || ext == "txt" || ext == "text" || ext == "rst" || ext == "org" || ext == "adoc" ||
         ext == "log" || ext == "csv" || ext == "tsv")
         return FileKind{"text", ""};

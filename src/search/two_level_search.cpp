@@ -165,8 +165,9 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
     std::reverse(hits.begin(), hits.end());
     if (pq_walk && params.recompute && params.rerank > 0 && !hits.empty()) {
-        // PQ navigated; now rank the best PQ candidates by exact distance, in one batch.
-        hits.resize(std::min(hits.size(), params.rerank));
+        // PQ navigated; now rank the best PQ candidates by exact distance, in one batch (at least top_k of them:
+        // every hit returned is ranked exactly).
+        hits.resize(std::min(hits.size(), std::max(params.rerank, params.top_k)));
         ids.clear();
         for (const Hit& h : hits) ids.push_back(h.node);
         exact_distances([&](size_t i) -> float& { return hits[i].distance; });

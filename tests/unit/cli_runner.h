@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <string>
 
@@ -25,6 +26,17 @@ inline CliRun run_cli(const std::string& args) {
     const int status = ::pclose(pipe);
     result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
+}
+
+/// The last non-empty line of `out` parsed as JSON (the machine-readable summary commands print last);
+/// a JSON null when it is not JSON.
+inline nlohmann::json last_json_line(const std::string& out) {
+    size_t end = out.find_last_not_of("\n");
+    if (end == std::string::npos) return nullptr;
+    const size_t begin = out.rfind('\n', end);
+    const std::string line = out.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(nullptr) : j;
 }
 
 }  // namespace leann::testing

@@ -14,6 +14,7 @@
 namespace leann {
 namespace {
 
+using testing::last_json_line;
 using testing::run_cli;
 
 struct CliIndex {
@@ -43,7 +44,12 @@ TEST(IndexCli, BuildSearchStatsVerify) {
     ASSERT_EQ(build.status, 0) << build.out;
     EXPECT_NE(build.out.find("docs.jsonl:301: skipped: not valid JSON"), std::string::npos) << build.out;
     EXPECT_NE(build.out.find("docs.jsonl:302: skipped"), std::string::npos) << build.out;
-    EXPECT_NE(build.out.find("300 chunks"), std::string::npos) << build.out;
+    // Not a terminal: the closing summary is one JSON line on stdout (the last line here).
+    const auto summary = last_json_line(build.out);
+    EXPECT_EQ(summary["chunks"], 300) << build.out;
+    EXPECT_EQ(summary["skipped"], 2);
+    EXPECT_EQ(summary["skip_reasons"]["not valid JSON"], 1);
+    EXPECT_EQ(summary["up_to_date"], false);
 
     auto search = run_cli("search" + t.index + " \"quick brown fox\" --top-k 4 --json" + t.model);
     ASSERT_EQ(search.status, 0) << search.out;
@@ -110,7 +116,9 @@ TEST(IndexCli, BuildsFromAMessyFolder) {
     EXPECT_NE(build.out.find("empty.txt: skipped: empty file"), std::string::npos) << build.out;
     EXPECT_NE(build.out.find("binary.txt: skipped: binary file"), std::string::npos) << build.out;
     EXPECT_NE(build.out.find("picture.png: skipped: unsupported file type"), std::string::npos) << build.out;
-    EXPECT_NE(build.out.find("4 files read"), std::string::npos) << build.out;
+    const auto summary = last_json_line(build.out);
+    EXPECT_EQ(summary["files"], 4) << build.out;
+    EXPECT_EQ(summary["skipped"], 3);
 
     auto search = run_cli("search" + t.index + " \"quick fox\" --top-k 20 --json" + t.model);
     ASSERT_EQ(search.status, 0) << search.out;

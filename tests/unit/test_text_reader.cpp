@@ -51,7 +51,7 @@ TEST(TextReader, FileKinds) {
     EXPECT_EQ(file_kind("CMakeLists.txt")->language, "cmake");
     EXPECT_FALSE(file_kind("photo.png"));
     EXPECT_EQ(file_kind("page.HTML")->type, "html");
-    EXPECT_FALSE(file_kind("doc.pdf"));  // the PDF reader is still to come
+    EXPECT_EQ(file_kind("doc.PDF")->type, "pdf");
 }
 
 TEST(HtmlReader, VisibleTextTitleEntitiesAndLines) {

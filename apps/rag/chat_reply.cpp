@@ -1,0 +1,134 @@
+#include "chat_reply.h"
+
+#include <nlohmann/json.hpp>
+
+#include "leann/error.h"
+#include "prompt.h"
+#include "util/utf8.h"
+
+namespace leann::rag {
+namespace {
+
+constexpr size_t max_json_body_bytes = 64u << 20;
+constexpr size_t max_snippet_bytes = 300;
+
+using nlohmann::json;
+
+json parse_repaired(std::string_view text) {
+    return json::parse(utf8::repair(text), nullptr, false);
+}
+
+std::string snippet(std::string_view text) {
+    std::string s = truncate_utf8(text, max_snippet_bytes);
+    for (char& c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+}
+
+std::string string_field(const json& j, const char* key) {
+    if (!j.is_object()) return {};
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string error_of(const json& j) {
+    if (!j.is_object()) return {};
+    if (auto e = j.find("error"); e != j.end()) {
+        if (e->is_string()) return e->get<std::string>();
+        if (std::string m = string_field(*e, "message"); !m.empty()) return m;
+        if (e->is_object() || e->is_array()) return e->dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    if (string_field(j, "object") == "error" || !j.contains("choices")) {
+        if (std::string m = string_field(j, "message"); !m.empty()) return m;
+        if (std::string d = string_field(j, "detail"); !d.empty()) return d;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string server_error_message(std::string_view body) {
+    const json j = parse_repaired(body);
+    if (std::string m = error_of(j); !m.empty()) return snippet(m);
+    return snippet(body);
+}
+
+ChatReplyDecoder::ChatReplyDecoder(TokenHandler on_token)
+    : on_token_(std::move(on_token)), sse_([this](std::string_view data) { event(data); }) {}
+
+void ChatReplyDecoder::feed(std::string_view bytes) {
+    if (mode_ == Mode::undecided) {
+        // The first byte that is not white space tells the two shapes apart: a JSON reply opens with '{', an event
+        // stream with a field name or a ':' comment. Content-Type is not trusted (servers mislabel streams).
+        const size_t first = bytes.find_first_not_of(" \t\r\n");
+        if (first == std::string_view::npos) return;
+        mode_ = bytes[first] == '{' ? Mode::json : Mode::sse;
+        reply_.streamed = mode_ == Mode::sse;
+        bytes.remove_prefix(first);
+    }
+    if (mode_ == Mode::sse) {
+        sse_.feed(bytes);
+        return;
+    }
+    if (body_.size() + bytes.size() > max_json_body_bytes)
+        throw Error("the LLM server's reply is over " + std::to_string(max_json_body_bytes >> 20) + " MiB");
+    body_.append(bytes);
+}
+
+void ChatReplyDecoder::event(std::string_view data) {
+    if (done_) return;
+    if (data == "[DONE]") {
+        done_ = true;
+        return;
+    }
+    const json j = parse_repaired(data);
+    if (!j.is_object()) {
+        if (malformed_++ == 0) body_ = std::string(data.substr(0, max_snippet_bytes));
+        return;
+    }
+    if (std::string e = error_of(j); !e.empty()) throw Error("the LLM server reported an error: " + snippet(e));
+    if (std::string m = string_field(j, "model"); !m.empty()) reply_.model = m;
+    const auto choices = j.find("choices");
+    if (choices == j.end() || !choices->is_array() || choices->empty()) return;  // e.g. a usage-only last event
+    const json& choice = (*choices)[0];
+    if (!choice.is_object()) return;
+    saw_choice_ = true;
+    if (std::string f = string_field(choice, "finish_reason"); !f.empty()) reply_.finish_reason = f;
+    std::string piece = string_field(choice.value("delta", json::object()), "content");
+    if (piece.empty()) piece = string_field(choice.value("message", json::object()), "content");  // a whole message
+    if (piece.empty()) piece = string_field(choice, "text");  // servers that stream the legacy completions shape
+    if (piece.empty()) return;
+    reply_.content += piece;
+    on_token_(piece);
+}
+
+ChatReply ChatReplyDecoder::finish() {
+    if (mode_ == Mode::undecided) throw Error("the LLM server sent an empty reply");
+    if (mode_ == Mode::sse) {
+        sse_.finish();
+        if (!saw_choice_) {
+            if (malformed_ > 0)
+                throw Error("could not read the LLM server's stream: " + std::to_string(malformed_) +
+                            " malformed event(s), the first: '" + snippet(body_) + "'");
+            throw Error("the LLM server's stream held no answer (" + std::to_string(sse_.events()) + " event(s))");
+        }
+        return reply_;
+    }
+    const json j = parse_repaired(body_);
+    if (!j.is_object()) throw Error("the LLM server's reply is not JSON: '" + snippet(body_) + "'");
+    if (std::string e = error_of(j); !e.empty()) throw Error("the LLM server reported an error: " + snippet(e));
+    const auto choices = j.find("choices");
+    if (choices == j.end() || !choices->is_array() || choices->empty())
+        throw Error("the LLM server's reply has no choices: '" + snippet(body_) + "'");
+    const json& choice = (*choices)[0];
+    if (!choice.is_object()) throw Error("the LLM server's reply has no choices: '" + snippet(body_) + "'");
+    reply_.model = string_field(j, "model");
+    reply_.finish_reason = string_field(choice, "finish_reason");
+    reply_.content = string_field(choice.value("message", json::object()), "content");
+    if (reply_.content.empty()) reply_.content = string_field(choice, "text");
+    if (!reply_.content.empty()) on_token_(reply_.content);
+    return reply_;
+}
+
+}  // namespace leann::rag
