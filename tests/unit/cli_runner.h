@@ -15,8 +15,8 @@ struct CliRun {
     std::string out;
 };
 
-inline CliRun run_cli(const std::string& args) {
-    const std::string command = std::string(LEANN_CLI_PATH) + " " + args;
+/// Runs a shell command line and captures its standard output.
+inline CliRun run_shell(const std::string& command) {
     FILE* pipe = ::popen(command.c_str(), "r");
     CliRun result{-1, ""};
     if (pipe == nullptr) return result;
@@ -27,6 +27,9 @@ inline CliRun run_cli(const std::string& args) {
     result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
 }
+
+/// `leann ARGS` (shell syntax: redirections allowed).
+inline CliRun run_cli(const std::string& args) { return run_shell(std::string(LEANN_CLI_PATH) + " " + args); }
 
 /// The last non-empty line of `out` parsed as JSON (the machine-readable summary commands print last);
 /// a JSON null when it is not JSON.

@@ -105,18 +105,7 @@ struct MessyTree {
     }
 
     static testing::CliRun run_cli_as(const std::string& prefix, const std::string& args) {
-        if (prefix.empty()) return run_cli(args);
-        // run_cli prepends the program; put the prefix in front of it through the shell.
-        const std::string command = prefix + LEANN_CLI_PATH + " " + args;
-        FILE* pipe = ::popen(command.c_str(), "r");
-        testing::CliRun r{-1, ""};
-        if (pipe == nullptr) return r;
-        char buf[4096];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-        const int status = ::pclose(pipe);
-        r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        return r;
+        return testing::run_shell(prefix + LEANN_CLI_PATH + " " + args);
     }
 };
 

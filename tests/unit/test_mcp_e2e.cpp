@@ -16,18 +16,7 @@ namespace {
 
 using nlohmann::json;
 using testing::run_cli;
-
-testing::CliRun run_shell(const std::string& command) {
-    testing::CliRun result{-1, ""};
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) result.out.append(buf.data(), n);
-    const int status = ::pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
+using testing::run_shell;
 
 std::string sh_quote(const std::string& s) {
     std::string q = "'";
