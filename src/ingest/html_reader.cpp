@@ -48,6 +48,35 @@ size_t decode_entity(std::string_view html, size_t i, std::string& out) {
     return semi - i + 1;
 }
 
+/// The value of attribute `name` in a tag's text (lowercased), or "" when absent.
+std::string attribute(std::string_view tag, std::string_view name) {
+    const std::string t = lower(tag);
+    for (size_t at = t.find(name); at != std::string::npos; at = t.find(name, at + 1)) {
+        if (at == 0 || !std::isspace(static_cast<unsigned char>(t[at - 1]))) continue;
+        size_t v = at + name.size();
+        while (v < t.size() && t[v] == ' ') ++v;
+        if (v >= t.size() || t[v] != '=') continue;
+        ++v;
+        while (v < t.size() && t[v] == ' ') ++v;
+        if (v < t.size() && (t[v] == '"' || t[v] == '\'')) {
+            const size_t end = t.find(t[v], v + 1);
+            return t.substr(v + 1, (end == std::string::npos ? t.size() : end) - v - 1);
+        }
+        size_t end = v;
+        while (end < t.size() && !std::isspace(static_cast<unsigned char>(t[end])) && t[end] != '/') ++end;
+        return t.substr(v, end - v);
+    }
+    return {};
+}
+
+/// Site chrome, not content: navigation bars, sidebars, search boxes and footers (Sphinx, MkDocs and most
+/// generators mark them with these roles), which would otherwise open every chunk of every page.
+bool is_chrome(std::string_view name, std::string_view tag) {
+    if (name == "nav") return true;
+    const std::string role = attribute(tag, "role");
+    return role == "navigation" || role == "search" || role == "contentinfo" || role == "banner";
+}
+
 }  // namespace
 
 HtmlText html_to_text(std::string_view html) {
@@ -64,6 +93,7 @@ HtmlText html_to_text(std::string_view html) {
     size_t line = 1;            // current source line
     bool in_pre = false, pending_space = false;
     std::string skip_until;     // inside a skipped element: its closing tag name
+    size_t skip_depth = 0;      // same-name elements opened inside it
     bool in_title = false;
 
     auto newline = [&] {
@@ -104,16 +134,23 @@ HtmlText html_to_text(std::string_view html) {
             size_t n = closing ? 1 : 0;
             while (n < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[n])) || tag[n] == '-')) ++n;
             const std::string name = lower(tag.substr(closing ? 1 : 0, n - (closing ? 1 : 0)));
+            const bool self_closing = !tag.empty() && tag.back() == '/';
             if (!skip_until.empty()) {
-                if (closing && name == skip_until) skip_until.clear();
+                if (name == skip_until && !closing && !self_closing) ++skip_depth;
+                if (name == skip_until && closing && skip_depth-- == 0) {
+                    skip_until.clear();
+                    skip_depth = 0;
+                }
                 continue;
             }
             if (name == "title") {
                 in_title = !closing;
                 continue;
             }
-            if (!closing && skipped.count(name) && (tag.empty() || tag.back() != '/')) {
+            if (!closing && !self_closing && (skipped.count(name) || is_chrome(name, tag))) {
                 skip_until = name;
+                skip_depth = 0;
+                newline();
                 continue;
             }
             if (name == "pre") in_pre = !closing;

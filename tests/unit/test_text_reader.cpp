@@ -76,3 +76,34 @@ TEST(HtmlReader, VisibleTextTitleEntitiesAndLines) {
 
 }  // namespace
 }  // namespace leann::ingest
+
+namespace leann::ingest {
+namespace {
+
+TEST(HtmlReader, SiteNavigationIsNotContent) {
+    // The shape of a Sphinx page: navigation bars and a sidebar (nested divs) around the body, a footer.
+    const std::string page =
+        "<html><head><title>glob</title></head><body>\n"
+        "<div class=\"related\" role=\"navigation\"><h3>Navigation</h3><ul><li>index</li><li>next</li></ul></div>\n"
+        "<div class=\"document\"><div class=\"body\" role=\"main\">\n"
+        "<p>The glob module finds all the pathnames matching a pattern.</p>\n"
+        "</div></div>\n"
+        "<div class='sphinxsidebar' role='navigation'><div><div><h3>Table of Contents</h3></div></div>"
+        "<p>Previous topic</p></div>\n"
+        "<nav><a href=\"/\">Home</a></nav>\n"
+        "<div class=\"footer\" role=\"contentinfo\">Copyright</div>\n"
+        "<p>After the chrome.</p></body></html>\n";
+    const HtmlText out = html_to_text(page);
+    EXPECT_NE(out.text.find("The glob module finds all the pathnames"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("After the chrome."), std::string::npos) << out.text;
+    for (const char* chrome : {"Navigation", "next", "Table of Contents", "Previous topic", "Home", "Copyright"})
+        EXPECT_EQ(out.text.find(chrome), std::string::npos) << chrome << " in:\n" << out.text;
+    // Lines still point into the page: the body paragraph is on source line 4.
+    const size_t at = out.text.find("The glob module");
+    const size_t line = size_t(std::count(out.text.begin(), out.text.begin() + std::ptrdiff_t(at), '\n'));
+    ASSERT_LT(line, out.source_line.size());
+    EXPECT_EQ(out.source_line[line], 4u);
+}
+
+}  // namespace
+}  // namespace leann::ingest
