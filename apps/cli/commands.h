@@ -15,6 +15,7 @@ int run_stats(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);
 int run_list(const std::vector<std::string>& args);
 int run_remove(const std::vector<std::string>& args);
+int run_serve(const std::vector<std::string>& args);
 int run_mcp(const std::vector<std::string>& args);
 int run_ask(const std::vector<std::string>& args);
 

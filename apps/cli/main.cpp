@@ -17,13 +17,14 @@ constexpr const char* usage = R"(leann - local semantic search that stores no em
 Usage: leann <command> [options]
 
 Commands:
-  build NAME --docs PATH...  build an index from folders/files of text, Markdown and code, or JSONL
+  build NAME --docs PATH...  build an index from folders/files of text, Markdown, code, HTML, PDF, or JSONL
   search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
   stats NAME               section sizes, bytes per chunk, build configuration
   verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
   list                     the indexes: chunks, size, model, created, sources
   remove NAME              delete an index (asks first; --yes)
   ask NAME ["question"]    answer from the index with an OpenAI-compatible LLM (interactive without a question)
+  serve                    HTTP JSON API and a search page, model and indexes kept warm
   mcp                      Model Context Protocol server on stdio (for Claude Code and other MCP clients)
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
         if (command == "verify") return leann::cli::run_verify(command_args);
         if (command == "list") return leann::cli::run_list(command_args);
         if (command == "remove") return leann::cli::run_remove(command_args);
+        if (command == "serve") return leann::cli::run_serve(command_args);
         if (command == "mcp") return leann::cli::run_mcp(command_args);
         if (command == "ask") return leann::cli::run_ask(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());

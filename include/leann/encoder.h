@@ -1,11 +1,17 @@
 // The text encoder: a BERT-family transformer run in-process, giving the same vectors as sentence-transformers
 // for the same model folder (cosine >= 0.9999, see tests/golden/embeddings).
 //
-// Thread-safety: one Encoder may be shared; encode() calls are serialised internally (each call already uses
-// all the encoder's threads). Construction is the expensive part (weights are read once).
+// Thread-safety: one Encoder may be shared. One forward pass runs at a time (each uses all the encoder's
+// threads); concurrent encode()/encode_tokens() calls are batched across callers: a call that finds a pass
+// running queues its texts, and when the pass ends one waiting caller runs the oldest queued call together with
+// the next ones that fit in its last forward pass of batch_size texts (each tokenised with its own role), then
+// each caller gets its own rows. Small calls (queries) share passes; large ones run first come, first served. A row depends only on its text
+// up to GEMM rounding (cosine >= 0.9999 against a call made alone). Construction is the expensive part (weights
+// are read once).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -20,6 +26,14 @@ namespace leann {
 
 /// Which prompt prefix of the model to apply (e5-style models embed "query: ..." and "passage: ...").
 enum class TextRole { plain, query, passage };
+
+/// What the cross-call batching did (see the thread-safety note above), since the encoder was loaded.
+struct EncoderCounters {
+    uint64_t passes = 0;           // batches run (each one or more forward passes of batch_size texts)
+    uint64_t requests = 0;         // encode()/encode_tokens() calls served
+    uint64_t merged_requests = 0;  // calls that shared their batch with at least one other call
+    uint64_t texts = 0;            // texts embedded
+};
 
 struct EncoderOptions {
     size_t threads = 0;      // worker threads, the caller included; 0 = every core this process may use
@@ -48,6 +62,9 @@ public:
 
     /// Convenience form returning a row-major texts.size() x dims() matrix.
     std::vector<float> encode(std::span<const std::string> texts, TextRole role = TextRole::plain);
+
+    /// A snapshot of the batching counters. Thread-safe.
+    EncoderCounters counters() const;
 
     /// Embeds already tokenised sequences (each framed by [CLS]/[SEP], at most max_seq_length ids).
     void encode_tokens(std::span<const std::vector<int32_t>> sequences, std::span<float> out);

@@ -1,6 +1,9 @@
 #include "leann/encoder.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
 #include <mutex>
 
 #include "embed/bert_model.h"
@@ -11,6 +14,24 @@
 #include "util/thread_pool.h"
 
 namespace leann {
+namespace {
+
+// One encode() or encode_tokens() call waiting for its rows. It lives on the caller's stack; the leader that runs
+// it only touches it while the caller waits (done == false), and the caller returns only once done is set.
+struct EncodeRequest {
+    std::span<const std::string_view> texts;  // to tokenise, with `prompt` in front
+    const std::string* prompt = nullptr;
+    std::span<const std::vector<int32_t>> sequences;  // or ready token ids (encode_tokens)
+    std::span<float> out;
+    bool done = false;
+    std::exception_ptr error;
+
+    size_t rows() const { return texts.empty() ? sequences.size() : texts.size(); }
+};
+
+const std::string no_prompt;
+
+}  // namespace
 
 struct Encoder::Impl {
     Impl(ModelInfo model_info, Tokenizer tok, size_t threads, size_t batch)
@@ -21,8 +42,150 @@ struct Encoder::Impl {
     ThreadPool pool;
     std::unique_ptr<BertModel> model;
     size_t batch_size;
-    std::mutex mutex;
+
+    // Cross-call batching. The model and the pool take one pass at a time; callers that arrive while a pass runs
+    // queue here, and when it ends one of them (the leader) runs every queued request as one batch. Concurrent
+    // searches each need a handful of embeddings at a time: merged, they share forward passes (fewer, larger
+    // GEMMs and one pool dispatch) instead of waiting in line for a lock.
+    std::mutex queue_mutex;
+    std::condition_variable pass_done;
+    std::vector<EncodeRequest*> queued;
+    bool running = false;
+    EncoderCounters counters;  // guarded by queue_mutex
+
+    void submit(EncodeRequest& request);
+    void run_batch(std::span<EncodeRequest* const> batch);
+    void forward_chunks(std::span<const std::vector<int32_t>> sequences, std::span<float> out);
 };
+
+void Encoder::Impl::submit(EncodeRequest& request) {
+    std::unique_lock lock(queue_mutex);
+    queued.push_back(&request);
+    while (!request.done) {
+        if (running) {
+            pass_done.wait(lock);
+            continue;
+        }
+        // Nobody is running a pass: this caller leads. It takes the oldest queued request (its own or another's:
+        // first come, first served), then the next ones while they fit in the room left in the last forward pass
+        // of batch_size texts. Small calls (one query each) thus share a pass; a large call runs alone, because
+        // merging it would not make the GEMMs faster but would make every caller in the batch wait for all of it.
+        running = true;
+        std::vector<EncodeRequest*> batch;
+        size_t rows = 0;
+        size_t taken = 0;
+        for (; taken < queued.size(); ++taken) {
+            const size_t room = (rows + batch_size - 1) / batch_size * batch_size - rows;
+            if (taken > 0 && queued[taken]->rows() > room) break;
+            rows += queued[taken]->rows();
+            batch.push_back(queued[taken]);
+        }
+        queued.erase(queued.begin(), queued.begin() + static_cast<std::ptrdiff_t>(taken));
+        ++counters.passes;
+        counters.requests += batch.size();
+        if (batch.size() > 1) counters.merged_requests += batch.size();
+        for (const EncodeRequest* r : batch) counters.texts += r->rows();
+        lock.unlock();
+        try {
+            run_batch(batch);
+        } catch (...) {
+            // run_batch reports per-request failures itself; this is a failure of the whole pass.
+            for (EncodeRequest* r : batch)
+                if (!r->error) r->error = std::current_exception();
+        }
+        lock.lock();
+        for (EncodeRequest* r : batch) r->done = true;
+        running = false;
+        pass_done.notify_all();
+    }
+    lock.unlock();
+    if (request.error) std::rethrow_exception(request.error);
+}
+
+void Encoder::Impl::forward_chunks(std::span<const std::vector<int32_t>> sequences, std::span<float> out) {
+    const size_t dims = info.hidden_size;
+    for (size_t begin = 0; begin < sequences.size(); begin += batch_size) {
+        const size_t end = std::min(sequences.size(), begin + batch_size);
+        model->forward(sequences.subspan(begin, end - begin), out.subspan(begin * dims, (end - begin) * dims));
+    }
+}
+
+void Encoder::Impl::run_batch(std::span<EncodeRequest* const> batch) {
+    // Tokenise every text of every request in one parallel pass; each request keeps its own prompt prefix.
+    struct TextRef {
+        EncodeRequest* request;
+        size_t index;
+    };
+    std::vector<TextRef> refs;
+    for (EncodeRequest* r : batch)
+        for (size_t i = 0; i < r->texts.size(); ++i) refs.push_back({r, i});
+    std::vector<std::vector<int32_t>> tokenized(refs.size());
+    std::vector<std::exception_ptr> token_errors(refs.size());
+    const size_t max_tokens = info.max_seq_length;
+    if (!refs.empty()) {
+        pool.parallel_for(refs.size(), std::min(refs.size(), pool.size()), [&](size_t, size_t b, size_t e) {
+            for (size_t i = b; i < e; ++i) {
+                try {
+                    const EncodeRequest& r = *refs[i].request;
+                    const std::string_view text = r.texts[refs[i].index];
+                    tokenized[i] = r.prompt->empty() ? tokenizer.encode(text, max_tokens)
+                                                     : tokenizer.encode(*r.prompt + std::string(text), max_tokens);
+                } catch (...) {
+                    token_errors[i] = std::current_exception();
+                }
+            }
+        });
+    }
+    for (size_t i = 0; i < refs.size(); ++i)
+        if (token_errors[i] && !refs[i].request->error) refs[i].request->error = token_errors[i];
+
+    // The uncontended case (one request) writes straight into the caller's buffer, as before batching existed.
+    if (batch.size() == 1) {
+        EncodeRequest& r = *batch[0];
+        if (r.error) return;
+        forward_chunks(r.texts.empty() ? r.sequences : std::span<const std::vector<int32_t>>(tokenized), r.out);
+        return;
+    }
+
+    // Several requests: pack the surviving ones end to end, one run of forward passes, then hand out the rows.
+    std::vector<std::vector<int32_t>> sequences;
+    std::vector<EncodeRequest*> members;
+    size_t next_text = 0;
+    for (EncodeRequest* r : batch) {
+        const size_t first_text = next_text;
+        next_text += r->texts.size();
+        if (r->error) continue;
+        members.push_back(r);
+        if (r->texts.empty())
+            sequences.insert(sequences.end(), r->sequences.begin(), r->sequences.end());
+        else
+            for (size_t i = first_text; i < next_text; ++i) sequences.push_back(std::move(tokenized[i]));
+    }
+    const size_t dims = info.hidden_size;
+    std::vector<float> rows(sequences.size() * dims);
+    try {
+        forward_chunks(sequences, rows);
+    } catch (...) {
+        // One caller's input broke the pass (e.g. token ids outside the vocabulary): run each caller alone so
+        // that only the guilty one gets the error, not every caller that happened to share its batch.
+        size_t row = 0;
+        for (EncodeRequest* r : members) {
+            const auto own = std::span<const std::vector<int32_t>>(sequences).subspan(row, r->rows());
+            row += r->rows();
+            try {
+                forward_chunks(own, r->out);
+            } catch (...) {
+                r->error = std::current_exception();
+            }
+        }
+        return;
+    }
+    size_t row = 0;
+    for (EncodeRequest* r : members) {
+        std::memcpy(r->out.data(), rows.data() + row * dims, r->rows() * dims * sizeof(float));
+        row += r->rows();
+    }
+}
 
 Encoder::Encoder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Encoder::~Encoder() = default;
@@ -42,40 +205,49 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
     return std::unique_ptr<Encoder>(new Encoder(std::move(impl)));
 }
 
-const ModelInfo& Encoder::info() const { return impl_->info; }
-const Tokenizer& Encoder::tokenizer() const { return impl_->tokenizer; }
-size_t Encoder::dims() const { return impl_->info.hidden_size; }
-size_t Encoder::threads() const { return impl_->pool.size(); }
+const ModelInfo& Encoder::info() const {
+    return impl_->info;
+}
+const Tokenizer& Encoder::tokenizer() const {
+    return impl_->tokenizer;
+}
+size_t Encoder::dims() const {
+    return impl_->info.hidden_size;
+}
+size_t Encoder::threads() const {
+    return impl_->pool.size();
+}
+
+EncoderCounters Encoder::counters() const {
+    std::lock_guard lock(impl_->queue_mutex);
+    return impl_->counters;
+}
 
 void Encoder::encode_tokens(std::span<const std::vector<int32_t>> sequences, std::span<float> out) {
     const size_t dims = impl_->info.hidden_size;
     if (out.size() != sequences.size() * dims)
         throw Error("encode: output holds " + std::to_string(out.size()) + " floats, expected " +
                     std::to_string(sequences.size() * dims));
-    std::lock_guard lock(impl_->mutex);
-    for (size_t begin = 0; begin < sequences.size(); begin += impl_->batch_size) {
-        const size_t end = std::min(sequences.size(), begin + impl_->batch_size);
-        impl_->model->forward(sequences.subspan(begin, end - begin), out.subspan(begin * dims, (end - begin) * dims));
-    }
+    if (sequences.empty()) return;
+    EncodeRequest request;
+    request.sequences = sequences;
+    request.out = out;
+    impl_->submit(request);
 }
 
 void Encoder::encode(std::span<const std::string_view> texts, std::span<float> out, TextRole role) {
-    const std::string& prompt = role == TextRole::query     ? impl_->info.query_prompt
-                                : role == TextRole::passage ? impl_->info.passage_prompt
-                                                            : std::string();
-    std::vector<std::vector<int32_t>> sequences(texts.size());
-    const size_t max_tokens = impl_->info.max_seq_length;
-    auto tokenize = [&](size_t i) {
-        sequences[i] = prompt.empty() ? impl_->tokenizer.encode(texts[i], max_tokens)
-                                      : impl_->tokenizer.encode(prompt + std::string(texts[i]), max_tokens);
-    };
-    {
-        std::lock_guard lock(impl_->mutex);  // the pool takes one caller at a time
-        impl_->pool.parallel_for(texts.size(), impl_->pool.size(), [&](size_t, size_t b, size_t e) {
-            for (size_t i = b; i < e; ++i) tokenize(i);
-        });
-    }
-    encode_tokens(sequences, out);
+    const size_t dims = impl_->info.hidden_size;
+    if (out.size() != texts.size() * dims)
+        throw Error("encode: output holds " + std::to_string(out.size()) + " floats, expected " +
+                    std::to_string(texts.size() * dims));
+    if (texts.empty()) return;
+    EncodeRequest request;
+    request.texts = texts;
+    request.prompt = role == TextRole::query     ? &impl_->info.query_prompt
+                     : role == TextRole::passage ? &impl_->info.passage_prompt
+                                                 : &no_prompt;
+    request.out = out;
+    impl_->submit(request);
 }
 
 std::vector<float> Encoder::encode(std::span<const std::string> texts, TextRole role) {
