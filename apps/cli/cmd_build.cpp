@@ -61,8 +61,9 @@ Options:
   --force                rebuild even when nothing changed since the last build
 
 On a terminal: progress bars and a closing summary on stderr. Otherwise: no progress, warnings on stderr, and one
-JSON line on stdout: {"index", "up_to_date", "files", "skipped", "skip_reasons", "chunks", "raw_bytes",
-"index_bytes", "seconds"}. Ctrl-C stops cleanly: no index is written (an older one stays as it was).
+JSON line on stdout: {"index", "up_to_date", "files", "skipped", "skip_reasons", "repaired", "chunks",
+"raw_bytes" (text read), "chunk_text_bytes" (overlaps counted twice), "index_bytes", "seconds"}.
+Ctrl-C stops cleanly: no index is written (an older one stays as it was).
 )";
 
 const bool tty_ = isatty(STDERR_FILENO) != 0;
@@ -102,11 +103,12 @@ void report_up_to_date(const std::filesystem::path& path, size_t files, double s
                   human);
 }
 
-void report_built(const std::filesystem::path& path, const ReadReport& report, size_t jsonl_files, double seconds) {
+void report_built(const std::filesystem::path& path, const ReadReport& report, size_t jsonl_files, double seconds,
+                  const std::map<std::string, double>& stage_seconds) {
     const IndexStats stats = Index::open(path).stats();
     const size_t files = report.files + jsonl_files;
     std::string human = "indexed " + std::to_string(files) + (files == 1 ? " file" : " files") + " (" +
-                        human_bytes(double(stats.raw_text_bytes)) + " of text) into " + std::to_string(stats.chunks) +
+                        human_bytes(double(report.raw_bytes)) + " of text) into " + std::to_string(stats.chunks) +
                         " chunks in " + format_seconds(seconds) + "\n";
     if (report.skipped > 0) {
         human += "skipped " + std::to_string(report.skipped) + ":";
@@ -121,7 +123,7 @@ void report_built(const std::filesystem::path& path, const ReadReport& report, s
         human += "repaired " + std::to_string(report.repaired) + (report.repaired == 1 ? " file" : " files") +
                  " with invalid UTF-8 (indexed with U+FFFD in place of the bad bytes)\n";
     human += "index " + path.string() + ": " + human_bytes(double(stats.file_bytes)) + " (" +
-             std::to_string(int(100.0 * double(stats.file_bytes) / std::max<double>(1, double(stats.raw_text_bytes)) +
+             std::to_string(int(100.0 * double(stats.file_bytes) / std::max<double>(1, double(report.raw_bytes)) +
                                 0.5)) +
              "% of the text, passages included; no embeddings stored)\n";
     print_summary({{"index", path.string()},
@@ -131,9 +133,11 @@ void report_built(const std::filesystem::path& path, const ReadReport& report, s
                    {"skip_reasons", report.skip_reasons},
                    {"repaired", report.repaired},
                    {"chunks", stats.chunks},
-                   {"raw_bytes", stats.raw_text_bytes},
+                   {"raw_bytes", report.raw_bytes},
+                   {"chunk_text_bytes", stats.raw_text_bytes},
                    {"index_bytes", stats.file_bytes},
-                   {"seconds", seconds}},
+                   {"seconds", seconds},
+                   {"stage_seconds", stage_seconds}},
                   human);
 }
 
@@ -249,10 +253,10 @@ int run_build(const std::vector<std::string>& argv) {
     }
 
     InterruptScope interrupts;
-    Progress progress;
     EncoderOptions encoder_options;
     encoder_options.threads = options.threads;
     auto encoder = Encoder::load(model_dir, encoder_options);
+    Progress progress;
     const size_t max_tokens = encoder->info().max_seq_length;
     options.chunking = nlohmann::json{{"chunk_size", std::min(files.chunk_tokens, max_tokens)},
                                       {"chunk_overlap", files.chunk_overlap},
@@ -290,7 +294,7 @@ int run_build(const std::vector<std::string>& argv) {
     };
     Index::build(path, documents, *encoder, options);
     progress.finish();
-    report_built(path, report, jsonl_files.size(), now_seconds() - start);
+    report_built(path, report, jsonl_files.size(), now_seconds() - start, progress.stage_seconds());
     return 0;
 }
 

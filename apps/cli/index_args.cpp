@@ -51,17 +51,20 @@ std::string human_bytes(double bytes) {
     return buf;
 }
 
-Progress::Progress() : tty_(isatty(STDERR_FILENO) != 0) {}
+Progress::Progress() : tty_(isatty(STDERR_FILENO) != 0), last_event_(now_seconds()) {}
 
 void Progress::operator()(std::string_view stage, size_t done, size_t total) {
-    if (!tty_) return;
     const double t = now_seconds();
     if (stage != stage_) {
-        if (!stage_.empty()) std::fputs("\n", stderr);
+        if (!stage_.empty() && tty_) std::fputs("\n", stderr);
         stage_ = stage;
-        stage_start_ = t;
+        // A stage's first report comes after its first step: it began when the previous one last reported.
+        stage_start_ = last_event_;
         last_print_ = 0;
     }
+    last_event_ = t;
+    seconds_[stage_] = t - stage_start_;
+    if (!tty_) return;
     if (done < total && t - last_print_ < 0.2) return;
     last_print_ = t;
     const double elapsed = t - stage_start_;

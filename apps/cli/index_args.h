@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -26,12 +27,16 @@ public:
     Progress();
     void operator()(std::string_view stage, size_t done, size_t total);
     void finish();
+    /// Seconds spent in each stage so far (kept whether or not anything is printed).
+    const std::map<std::string, double>& stage_seconds() const { return seconds_; }
 
 private:
     bool tty_;
+    std::map<std::string, double> seconds_;
     std::string stage_;
     double stage_start_ = 0;
     double last_print_ = 0;
+    double last_event_ = 0;
 };
 
 double now_seconds();

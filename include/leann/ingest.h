@@ -20,7 +20,7 @@ struct ReadReport {
     size_t records = 0;   // documents produced
     size_t skipped = 0;   // lines or files skipped (each with a warning)
     size_t files = 0;     // files read
-    uint64_t raw_bytes = 0;
+    uint64_t raw_bytes = 0;  // text read (after decoding and HTML/PDF extraction, before chunking)
     std::vector<std::string> warnings;
     std::map<std::string, size_t> skip_reasons;  // short reason ("binary file", "encrypted PDF") -> count
     size_t repaired = 0;  // files read with invalid UTF-8 bytes replaced (each with a warning)

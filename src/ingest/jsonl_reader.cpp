@@ -72,6 +72,7 @@ std::vector<Document> read_jsonl_documents(const std::filesystem::path& path, Re
         }
         doc.id = has_id ? id : std::to_string(line_no);
         doc.metadata = metadata.dump();
+        report.raw_bytes += doc.text.size();
         documents.push_back(std::move(doc));
         ++report.records;
     }
