@@ -130,6 +130,13 @@ TEST(IndexCli, BuildsFromAMessyFolder) {
         EXPECT_EQ(hit["id"], source + ":" + std::to_string(hit["metadata"]["start_line"].get<int>()));
     }
     EXPECT_EQ(sources, (std::set<std::string>{"fox.md", "latin1.txt", "utf16.txt", "search.py"}));
+
+    // Text output, piped: "N. [score] path:line" and a plain snippet (highlighting is for terminals only).
+    auto text = run_cli("search" + t.index + " \"quick fox\" --top-k 3" + t.model + " 2>/dev/null");
+    ASSERT_EQ(text.status, 0) << text.out;
+    EXPECT_NE(text.out.find("1. ["), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find((root / "notes").string()), std::string::npos) << text.out;
+    EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << "no escape codes when piped";
 }
 
 TEST(IndexCli, ListAndRemoveUnderLeannHome) {
