@@ -80,7 +80,7 @@ struct MessyTree {
         good.insert((root / "pdf" / "gpl.pdf").string());
 
         write(root / "bad" / "empty.txt", "");
-        write(root / "bad" / "binary.txt", std::string("the\0\x01\x02quick", 14));
+        write(root / "bad" / "binary.txt", std::string("the\0\x01\x02quick", 11));
         write(root / "bad" / "huge.txt", std::string(1536 * 1024, 'x') + "\n");  // over --max-file-mb 1
         write(root / "bad" / "noaccess.txt", "secret words\n");
         fs::permissions(root / "bad" / "noaccess.txt", fs::perms::none);

@@ -103,7 +103,7 @@ TEST(IndexCli, BuildsFromAMessyFolder) {
     write(root / "notes" / "latin1.txt", "the lazy dog caf\xe9\n");
     write(root / "notes" / "utf16.txt", std::string("\xff\xfe" "d\0o\0g\0 \0i\0n\0d\0e\0x\0", 20));
     write(root / "notes" / "empty.txt", "");
-    write(root / "notes" / "binary.txt", std::string("the\0\x01\x02quick", 14));
+    write(root / "notes" / "binary.txt", std::string("the\0\x01\x02quick", 11));
     write(root / "notes" / "picture.png", "\x89PNG\r\n");
     write(root / "src" / "search.py", "def search(index):\n    return index\n\n\ndef fox():\n    pass\n");
     write(root / ".git" / "config", "the quick fox");
