@@ -66,7 +66,7 @@ JSON line on stdout: {"index", "up_to_date", "files", "skipped", "skip_reasons",
 Ctrl-C stops cleanly: no index is written (an older one stays as it was).
 )";
 
-const bool tty_ = isatty(STDERR_FILENO) != 0;
+const bool stderr_is_tty = isatty(STDERR_FILENO) != 0;
 
 /// The options that shape the index beyond the chunks (a change means a rebuild).
 nlohmann::json build_settings_json(const BuildOptions& o) {
@@ -85,7 +85,7 @@ int64_t file_mtime_ns(const std::filesystem::path& path) {
 
 /// On a terminal: sentences on stderr. Otherwise: one JSON object on stdout (warnings stay on stderr, one per line).
 void print_summary(const nlohmann::json& summary, const std::string& human) {
-    if (tty_ || isatty(STDOUT_FILENO))
+    if (stderr_is_tty || isatty(STDOUT_FILENO))
         std::fprintf(stderr, "%s", human.c_str());
     else
         std::printf("%s\n", summary.dump().c_str());
@@ -248,7 +248,7 @@ int run_build(const std::vector<std::string>& argv) {
             report_up_to_date(path, diff.unchanged, now_seconds() - start);
             return 0;
         }
-        if (!before.files.empty() && tty_)
+        if (!before.files.empty() && stderr_is_tty)
             std::fprintf(stderr, "%s since the last build: rebuilding\n", diff.describe().c_str());
     }
 
