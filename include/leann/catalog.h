@@ -72,7 +72,7 @@ private:
         std::filesystem::file_time_type mtime;
         uintmax_t size = 0;
     };
-    std::shared_ptr<Encoder> encoder_locked(std::string_view model_name, const std::string& content_hash);
+    std::shared_ptr<Encoder> encoder_locked(std::string_view model_name);
 
     CatalogOptions options_;
     mutable std::mutex mutex_;                                // guards both maps; loading happens under it

@@ -72,5 +72,9 @@ std::vector<SourceFile> list_source_files(std::span<const std::filesystem::path>
 /// broken PDF) are warnings.
 std::vector<Document> read_file_documents(std::span<const std::filesystem::path> roots, const Tokenizer& tokenizer,
                                           size_t model_max_tokens, const FileOptions& options, ReadReport& report);
+/// The same over files listed already (by list_source_files: a caller that needs the list, such as the build's
+/// unchanged-tree check, walks the folders once).
+std::vector<Document> read_file_documents(std::span<const SourceFile> files, const Tokenizer& tokenizer,
+                                          size_t model_max_tokens, const FileOptions& options, ReadReport& report);
 
 }  // namespace leann

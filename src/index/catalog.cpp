@@ -52,19 +52,19 @@ std::vector<IndexSummary> list_indexes() {
 
 Catalog::Catalog(CatalogOptions options) : options_(std::move(options)) {}
 
-std::shared_ptr<Encoder> Catalog::encoder_locked(std::string_view model_name, const std::string& content_hash) {
+// Index::attach_encoder compares the content hash and names both sides when they differ.
+std::shared_ptr<Encoder> Catalog::encoder_locked(std::string_view model_name) {
     const std::filesystem::path dir = options_.model_dir ? *options_.model_dir : resolve_model(model_name);
     const std::string key = dir.string();
     if (auto it = encoders_.find(key); it != encoders_.end()) return it->second;
     std::shared_ptr<Encoder> encoder(Encoder::load(dir, options_.encoder));
-    (void)content_hash;  // Index::attach_encoder compares it and names both sides when they differ
     encoders_.emplace(key, encoder);
     return encoder;
 }
 
 std::shared_ptr<Encoder> Catalog::encoder(std::string_view model_name) {
     std::lock_guard lock(mutex_);
-    return encoder_locked(model_name, "");
+    return encoder_locked(model_name);
 }
 
 std::shared_ptr<const Index> Catalog::open(std::string_view name) {
@@ -79,7 +79,7 @@ std::shared_ptr<const Index> Catalog::open(std::string_view name) {
     // First use, or the file was rebuilt: open it afresh (searches still holding the old one finish with it).
     auto index = std::make_shared<Index>(Index::open(path));
     if (options_.cache_vectors) index->set_cache_capacity(*options_.cache_vectors);
-    index->attach_encoder(encoder_locked(index->model().name, index->model().content_hash));
+    index->attach_encoder(encoder_locked(index->model().name));
     Entry entry{index, mtime, size};
     indexes_.insert_or_assign(std::string(name), std::move(entry));
     return index;

@@ -89,6 +89,11 @@ std::vector<SourceFile> list_source_files(std::span<const std::filesystem::path>
 std::vector<Document> read_file_documents(std::span<const std::filesystem::path> roots, const Tokenizer& tokenizer,
                                           size_t model_max_tokens, const FileOptions& options, ReadReport& report) {
     const std::vector<SourceFile> files = list_source_files(roots, options, report);
+    return read_file_documents(std::span<const SourceFile>(files), tokenizer, model_max_tokens, options, report);
+}
+
+std::vector<Document> read_file_documents(std::span<const SourceFile> files, const Tokenizer& tokenizer,
+                                          size_t model_max_tokens, const FileOptions& options, ReadReport& report) {
     auto clamp = [&](size_t tokens) { return std::max<size_t>(8, std::min(tokens, model_max_tokens)); };
 
     std::vector<Document> documents;

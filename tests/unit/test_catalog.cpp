@@ -12,6 +12,13 @@
 namespace leann {
 namespace {
 
+CatalogOptions tiny_options(const std::filesystem::path& model_dir) {
+    CatalogOptions options;
+    options.model_dir = model_dir;
+    options.encoder.threads = 1;
+    return options;
+}
+
 void build_named(const std::string& name, const std::filesystem::path& model_dir, const std::vector<std::string>& texts) {
     auto encoder = Encoder::load(model_dir, {.threads = 1});
     std::vector<Document> docs;
@@ -25,7 +32,7 @@ TEST(Catalog, OpensOnceSharesTheModelAndReopensARebuiltIndex) {
     testing::LeannHome home;
     build_named("notes", home.model_dir(), {"the quick brown fox", "a lazy dog", "search the index"});
     build_named("code", home.model_dir(), {"int main", "return zero"});
-    Catalog catalog({.model_dir = home.model_dir(), .encoder = {.threads = 1}});
+    Catalog catalog(tiny_options(home.model_dir()));
 
     const auto notes = catalog.open("notes");
     EXPECT_EQ(notes->size(), 3u);
@@ -46,7 +53,7 @@ TEST(Catalog, OpensOnceSharesTheModelAndReopensARebuiltIndex) {
 
 TEST(Catalog, BadAndUnknownNamesAreDifferentErrors) {
     testing::LeannHome home;
-    Catalog catalog({.model_dir = home.model_dir()});
+    Catalog catalog(tiny_options(home.model_dir()));
     EXPECT_THROW(catalog.open("missing"), NotFoundError);
     for (const char* bad : {"../etc", ".hidden", "a/b", ""}) {
         try {
@@ -73,7 +80,7 @@ TEST(Catalog, ListKeepsGoingPastACorruptIndex) {
     EXPECT_EQ(rows[1].chunks, 2u);
     EXPECT_EQ(rows[1].model, "tiny");
 
-    Catalog catalog({.model_dir = home.model_dir()});
+    Catalog catalog(tiny_options(home.model_dir()));
     const auto errors = catalog.preload();
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_TRUE(errors.count("broken"));
