@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "args.h"
-#include "build_manifest.h"
 #include "commands.h"
 #include "index_args.h"
 #include "interrupt.h"
@@ -19,6 +18,7 @@
 #include "leann/error.h"
 #include "leann/ingest.h"
 #include "leann/model.h"
+#include "leann/writer.h"
 
 namespace leann::cli {
 namespace {
@@ -30,9 +30,9 @@ Embeds the documents and writes an index that keeps a pruned graph, PQ codes and
 embeddings. A PATH is a folder or file of plain text, Markdown, HTML or source code (chunked in the model's tokens;
 .gitignore and .leannignore honoured; hidden files, VCS and build folders skipped), or a .jsonl file of records:
 "text" (required), "id" or "_id" (default: the line number), "title" (prepended to the text), any other field
-kept as metadata. Unreadable files and bad lines are skipped with a warning. An existing index of the same
-name is replaced only when the new one is complete; re-running the same build on an unchanged tree only walks
-the folders and says so.
+kept as metadata. Unreadable files and bad lines are skipped with a warning. Re-running the build on an
+existing index updates it in place: only new and changed files are read, and only chunks whose text is new are
+embedded (changed settings rebuild it from scratch, and say so). An unchanged tree only walks the folders.
 
 Options:
   --docs PATH...         folders, files, or .jsonl record files (more paths may follow)
@@ -58,30 +58,20 @@ Options:
   --no-prune             keep the unpruned HNSW graph (larger; for comparison)
   --pq-bytes N           PQ code bytes per chunk (default: dims/12, 32 for 384-d)
   --hub-cache-mb N       store exact vectors of the highest-degree nodes, up to N MiB (default: 0)
-  --force                rebuild even when nothing changed since the last build
+  --force                rebuild from scratch (re-embeds everything)
+  --rehash               hash every file instead of trusting unchanged size, mtime, ctime and inode
+  --wait                 wait for another leann updating the same index instead of stopping
 
 On a terminal: progress bars and a closing summary on stderr. Otherwise: no progress, warnings on stderr, and one
-JSON line on stdout: {"index", "up_to_date", "files", "skipped", "skip_reasons", "repaired", "chunks",
-"raw_bytes" (text read), "chunk_text_bytes" (overlaps counted twice), "index_bytes", "seconds"}.
-Ctrl-C stops cleanly: no index is written (an older one stays as it was).
+JSON line on stdout: {"index", "up_to_date", "rebuilt", "rebuild_reason", "files" (read), "files_added",
+"files_changed", "files_removed", "files_kept", "files_unreadable", "skipped", "skip_reasons", "repaired", "chunks"
+(live), "chunks_added", "chunks_changed" (same text, new place: not embedded again), "chunks_removed",
+"chunks_kept", "embedded" (chunks embedded by this run), "raw_bytes" (text read), "chunk_text_bytes",
+"index_bytes", "bytes_written", "generation", "compacted", "seconds", "stage_seconds"}.
+Ctrl-C stops cleanly: the index stays as it was before this run.
 )";
 
 const bool stderr_is_tty = isatty(STDERR_FILENO) != 0;
-
-/// The options that shape the index beyond the chunks (a change means a rebuild).
-nlohmann::json build_settings_json(const BuildOptions& o) {
-    return {{"graph", {o.graph.max_degree, o.graph.ef_construction, o.graph.prune, o.graph.hub_degree,
-                       o.graph.pruned_degree, o.graph.hub_fraction}},
-            {"pq_bytes", o.pq_bytes},
-            {"hub_cache_bytes", o.hub_cache_bytes},
-            {"metric", o.metric ? std::string(metric_name(*o.metric)) : std::string("model")}};
-}
-
-int64_t file_mtime_ns(const std::filesystem::path& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return 0;
-    return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
 
 /// On a terminal: sentences on stderr. Otherwise: one JSON object on stdout (warnings stay on stderr, one per line).
 void print_summary(const nlohmann::json& summary, const std::string& human) {
@@ -91,89 +81,91 @@ void print_summary(const nlohmann::json& summary, const std::string& human) {
         std::printf("%s\n", summary.dump().c_str());
 }
 
-void report_up_to_date(const std::filesystem::path& path, size_t files, double seconds) {
-    const IndexSummary s = summarize(path.parent_path().filename().string(), Index::open(path));
-    char human[512];
-    std::snprintf(human, sizeof human,
-                  "%s is up to date: %zu files unchanged since the build of %s (%zu chunks); nothing to do "
-                  "(--force rebuilds)\n",
-                  path.string().c_str(), files, s.created.c_str(), s.chunks);
-    print_summary({{"index", path.string()}, {"up_to_date", true}, {"files", files}, {"chunks", s.chunks},
-                   {"index_bytes", s.bytes}, {"seconds", seconds}},
-                  human);
+std::string plural(size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-void report_built(const std::filesystem::path& path, const ReadReport& report, size_t jsonl_files, double seconds,
-                  const std::map<std::string, double>& stage_seconds) {
-    const IndexStats stats = Index::open(path).stats();
-    const size_t files = report.files + jsonl_files;
-    std::string human = "indexed " + std::to_string(files) + (files == 1 ? " file" : " files") + " (" +
-                        human_bytes(double(report.raw_bytes)) + " of text) into " + std::to_string(stats.chunks) +
-                        " chunks in " + format_seconds(seconds) + "\n";
-    if (report.skipped > 0) {
-        human += "skipped " + std::to_string(report.skipped) + ":";
+void report(const std::filesystem::path& path, const UpdateStats& u) {
+    const ReadReport& r = u.report;
+    std::string human;
+    if (u.up_to_date) {
+        human = path.string() + " is up to date: " + plural(u.files_kept, "file", "files") + " unchanged (" +
+                plural(u.live_chunks, "chunk", "chunks") + "); nothing to do (--force rebuilds)\n";
+    } else if (u.rebuilt) {
+        human = "indexed " + plural(u.files_added, "file", "files") + " (" + human_bytes(double(r.raw_bytes)) +
+                " of text) into " + plural(u.live_chunks, "chunk", "chunks") + " in " + format_seconds(u.seconds) +
+                (u.rebuild_reason == "new index" ? "" : " (built from scratch: " + u.rebuild_reason + ")") + "\n";
+    } else {
+        human = "updated " + path.string() + " in " + format_seconds(u.seconds) + ": files " +
+                std::to_string(u.files_added) + " added, " + std::to_string(u.files_changed) + " changed, " +
+                std::to_string(u.files_removed) + " removed, " + std::to_string(u.files_kept) + " unchanged; chunks " +
+                std::to_string(u.chunks_added) + " added, " + std::to_string(u.chunks_changed) + " moved, " +
+                std::to_string(u.chunks_removed) + " removed, " + std::to_string(u.chunks_kept) + " kept; " +
+                plural(u.embedded, "chunk", "chunks") + " embedded, " + human_bytes(double(u.bytes_written)) +
+                " written" + (u.compacted ? " (compacted)" : "") + "\n";
+    }
+    if (r.skipped > 0 && !u.up_to_date) {
+        human += "skipped " + std::to_string(r.skipped) + ":";
         std::vector<std::pair<size_t, std::string>> reasons;
-        for (const auto& [reason, n] : report.skip_reasons) reasons.push_back({n, reason});
+        for (const auto& [reason, n] : r.skip_reasons) reasons.push_back({n, reason});
         std::sort(reasons.rbegin(), reasons.rend());
         for (size_t i = 0; i < reasons.size(); ++i)
             human += (i ? ", " : " ") + std::to_string(reasons[i].first) + " " + reasons[i].second;
         human += " (the warnings above name each one)\n";
     }
-    if (report.repaired > 0)
-        human += "repaired " + std::to_string(report.repaired) + (report.repaired == 1 ? " file" : " files") +
+    if (u.files_unreadable > 0)
+        human += plural(u.files_unreadable, "file", "files") +
+                 " could not be read this time; their chunks stay as they were\n";
+    if (r.repaired > 0)
+        human += "repaired " + plural(r.repaired, "file", "files") +
                  " with invalid UTF-8 (indexed with U+FFFD in place of the bad bytes)\n";
-    human += "index " + path.string() + ": " + human_bytes(double(stats.file_bytes)) + " (" +
-             std::to_string(int(100.0 * double(stats.file_bytes) / std::max<double>(1, double(report.raw_bytes)) +
-                                0.5)) +
-             "% of the text, passages included; no embeddings stored)\n";
+    if (!u.up_to_date)
+        human += "index " + path.string() + ": " + human_bytes(double(u.index_bytes)) + " (" +
+                 std::to_string(int(100.0 * double(u.index_bytes) / std::max<double>(1, double(r.raw_bytes)) + 0.5)) +
+                 "% of the text read, passages included; no embeddings stored)\n";
+    const IndexStats stats = Index::open(path).stats();
     print_summary({{"index", path.string()},
-                   {"up_to_date", false},
-                   {"files", files},
-                   {"skipped", report.skipped},
-                   {"skip_reasons", report.skip_reasons},
-                   {"repaired", report.repaired},
-                   {"chunks", stats.chunks},
-                   {"raw_bytes", report.raw_bytes},
+                   {"up_to_date", u.up_to_date},
+                   {"rebuilt", u.rebuilt},
+                   {"rebuild_reason", u.rebuild_reason},
+                   {"files", r.files},
+                   {"files_added", u.files_added},
+                   {"files_changed", u.files_changed},
+                   {"files_removed", u.files_removed},
+                   {"files_kept", u.files_kept},
+                   {"files_unreadable", u.files_unreadable},
+                   {"skipped", r.skipped},
+                   {"skip_reasons", r.skip_reasons},
+                   {"repaired", r.repaired},
+                   {"chunks", u.live_chunks},
+                   {"chunks_added", u.chunks_added},
+                   {"chunks_changed", u.chunks_changed},
+                   {"chunks_removed", u.chunks_removed},
+                   {"chunks_kept", u.chunks_kept},
+                   {"embedded", u.embedded},
+                   {"raw_bytes", r.raw_bytes},
                    {"chunk_text_bytes", stats.raw_text_bytes},
-                   {"index_bytes", stats.file_bytes},
-                   {"seconds", seconds},
-                   {"stage_seconds", stage_seconds}},
+                   {"index_bytes", u.index_bytes},
+                   {"bytes_written", u.bytes_written},
+                   {"generation", u.generation},
+                   {"compacted", u.compacted},
+                   {"seconds", u.seconds},
+                   {"stage_seconds", u.stage_seconds}},
                   human);
 }
 
 }  // namespace
 
-int run_build(const std::vector<std::string>& argv) {
-    Args args(argv,
-              {"docs", "index", "model", "metric", "threads", "batch-size", "graph-degree", "ef-construction",
-               "pruned-degree", "hub-degree", "hub-fraction", "pq-bytes", "hub-cache-mb", "include", "exclude",
-               "file-types", "max-file-mb", "chunk-size", "chunk-overlap", "code-chunk-size", "code-chunk-overlap"},
-              {"help", "h", "no-prune", "hidden", "force"});
-    if (args.has("help") || args.has("h")) {
-        std::fputs(build_usage, stdout);
-        return 0;
-    }
-    size_t shift = 0;
-    const std::filesystem::path path = index_path(args, shift);
-    if (!args.has("docs")) throw Error("--docs PATH is required (folders, files or .jsonl records)");
-    // --docs A B C: the option takes A; the rest arrive as positionals after NAME.
-    std::vector<std::filesystem::path> jsonl_files, roots;
-    std::vector<std::string> doc_args = {args.get("docs")};
-    doc_args.insert(doc_args.end(), args.positionals().begin() + std::ptrdiff_t(shift), args.positionals().end());
-    for (const auto& d : doc_args) {
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(d, ec) && std::filesystem::path(d).extension() == ".jsonl")
-            jsonl_files.emplace_back(d);
-        else
-            roots.emplace_back(d);
-    }
-    FileOptions files;
+SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_args) {
+    SyncArgs out;
+    for (const auto& d : doc_args) out.roots.emplace_back(d);
+    FileOptions& files = out.sync.files;
     auto globs = [&](const std::string& name) {
-        std::vector<std::string> out;
+        std::vector<std::string> list;
         std::string value = args.get(name), item;
         for (std::istringstream in(value); std::getline(in, item, ',');)
-            if (!item.empty()) out.push_back(item);
-        return out;
+            if (!item.empty()) list.push_back(item);
+        return list;
     };
     files.include = globs("include");
     files.exclude = globs("exclude");
@@ -185,8 +177,11 @@ int run_build(const std::vector<std::string>& argv) {
     files.code_chunk_tokens = args.get_size("code-chunk-size", files.code_chunk_tokens);
     files.code_chunk_overlap = args.get_size("code-chunk-overlap", files.code_chunk_overlap);
     if (files.chunk_tokens < 16 || files.code_chunk_tokens < 16) throw Error("chunk sizes must be at least 16 tokens");
+    files.skip_folders = {leann_home()};  // never index our own models and indexes
+    out.sync.rehash = args.has("rehash");
+    out.sync.force = args.has("force");
 
-    BuildOptions options;
+    BuildOptions& options = out.writer.build;
     options.threads = args.get_size("threads", 0);
     options.encode_batch = args.get_size("batch-size", options.encode_batch);
     options.graph.max_degree = uint32_t(args.get_size("graph-degree", options.graph.max_degree));
@@ -207,93 +202,49 @@ int run_build(const std::vector<std::string>& argv) {
         if (!metric) throw Error("--metric must be cosine, ip or l2, not '" + args.get("metric") + "'");
         options.metric = metric;
     }
-    const double start = now_seconds();
-    const std::string model_arg = args.get("model", std::string(default_model_name));
-    const std::filesystem::path model_dir = resolve_model(model_arg);
-    files.skip_folders = {leann_home()};  // never index our own models and indexes
+    out.writer.wait = args.has("wait");
+    return out;
+}
 
-    // What this build reads, recorded in the index: an unchanged tree is recognised from a directory walk alone.
-    BuildManifest manifest;
-    std::vector<std::string> sources;  // recorded as absolute paths, for `leann list` and later updates
-    for (const auto& d : doc_args) sources.push_back(std::filesystem::absolute(d).lexically_normal().string());
-    manifest.settings = {{"model", model_dir.string()},
-                         {"docs", sources},
-                         {"files", {{"include", files.include},
-                                    {"exclude", files.exclude},
-                                    {"file_types", files.file_types},
-                                    {"hidden", files.include_hidden},
-                                    {"max_file_bytes", files.max_file_bytes}}},
-                         {"chunking", {files.chunk_tokens, files.chunk_overlap, files.code_chunk_tokens,
-                                       files.code_chunk_overlap}},
-                         {"index", build_settings_json(options)}};
-    ReadReport report;  // the walk's skips count in the build's summary
-    const std::vector<SourceFile> found = roots.empty() ? std::vector<SourceFile>{}
-                                                        : list_source_files(roots, files, report);
-    for (const auto& f : found) manifest.files[f.path.string()] = {f.bytes, f.mtime_ns};
-    for (const auto& f : jsonl_files) {
-        std::error_code ec;
-        manifest.files[f.string()] = {std::filesystem::file_size(f, ec), file_mtime_ns(f)};
+void print_update_warnings(const UpdateStats& u) {
+    for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+}
+
+int run_build(const std::vector<std::string>& argv) {
+    Args args(argv,
+              {"docs", "index", "model", "metric", "threads", "batch-size", "graph-degree", "ef-construction",
+               "pruned-degree", "hub-degree", "hub-fraction", "pq-bytes", "hub-cache-mb", "include", "exclude",
+               "file-types", "max-file-mb", "chunk-size", "chunk-overlap", "code-chunk-size", "code-chunk-overlap"},
+              {"help", "h", "no-prune", "hidden", "force", "rehash", "wait"});
+    if (args.has("help") || args.has("h")) {
+        std::fputs(build_usage, stdout);
+        return 0;
     }
-    if (!args.has("force") && std::filesystem::exists(path)) {
-        const BuildManifest before = [&] {
-            try {
-                return BuildManifest::parse(Index::open(path).sources());
-            } catch (const std::exception&) {
-                return BuildManifest{};  // unreadable: rebuild it
-            }
-        }();
-        const ManifestDiff diff = compare(before, manifest);
-        if (diff.same() && !before.files.empty()) {
-            report_up_to_date(path, diff.unchanged, now_seconds() - start);
-            return 0;
-        }
-        if (!before.files.empty() && stderr_is_tty)
-            std::fprintf(stderr, "%s since the last build: rebuilding\n", diff.describe().c_str());
-    }
+    size_t shift = 0;
+    const std::filesystem::path path = index_path(args, shift);
+    if (!args.has("docs")) throw Error("--docs PATH is required (folders, files or .jsonl records)");
+    // --docs A B C: the option takes A; the rest arrive as positionals after NAME.
+    std::vector<std::string> doc_args = {args.get("docs")};
+    doc_args.insert(doc_args.end(), args.positionals().begin() + std::ptrdiff_t(shift), args.positionals().end());
+    SyncArgs sync = parse_sync_args(args, doc_args);
 
     InterruptScope interrupts;
     EncoderOptions encoder_options;
-    encoder_options.threads = options.threads;
-    auto encoder = Encoder::load(model_dir, encoder_options);
+    encoder_options.threads = sync.writer.build.threads;
+    const std::filesystem::path model_dir = resolve_model(args.get("model", std::string(default_model_name)));
+    std::shared_ptr<Encoder> encoder = Encoder::load(model_dir, encoder_options);
+    IndexWriter writer(path, encoder, sync.writer);
     Progress progress;
-    const size_t max_tokens = encoder->info().max_seq_length;
-    options.chunking = nlohmann::json{{"chunk_size", std::min(files.chunk_tokens, max_tokens)},
-                                      {"chunk_overlap", files.chunk_overlap},
-                                      {"code_chunk_size", std::min(files.code_chunk_tokens, max_tokens)},
-                                      {"code_chunk_overlap", files.code_chunk_overlap},
-                                      {"unit", "model tokens"},
-                                      {"jsonl", "one record = one chunk"},
-                                      {"sources", sources}}
-                           .dump();
-    options.sources = manifest.to_json();
-
-    std::vector<Document> documents;
-    for (const auto& f : jsonl_files) {
+    writer.set_progress([&](std::string_view stage, size_t done, size_t total) {
         check_interrupt();
-        auto records = read_jsonl_documents(f, report);
-        std::move(records.begin(), records.end(), std::back_inserter(documents));
-    }
-    if (!roots.empty()) {
-        files.progress = [&](size_t done, size_t total) {
-            check_interrupt();
-            progress("read", done, total);
-        };
-        auto chunks = read_file_documents(std::span<const SourceFile>(found), encoder->tokenizer(), max_tokens,
-                                          files, report);
-        std::move(chunks.begin(), chunks.end(), std::back_inserter(documents));
-    }
-    progress.finish();
-    for (const auto& w : report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    if (documents.empty()) throw Error("nothing to index: no readable text in the paths given");
-
-    options.progress = [&](std::string_view stage, size_t done, size_t total) {
-        // Stop between steps; once the file is being written it is finished (it is complete or nothing).
-        if (stage != "write") check_interrupt();
         progress(stage, done, total);
-    };
-    Index::build(path, documents, *encoder, options);
+    });
+    const UpdateStats u = writer.sync(sync.roots, sync.sync);
     progress.finish();
-    report_built(path, report, jsonl_files.size(), now_seconds() - start, progress.stage_seconds());
+    if (!u.up_to_date) print_update_warnings(u);  // an unchanged tree was only walked: nothing new to say
+    if (u.rebuilt && u.rebuild_reason != "new index" && stderr_is_tty)
+        std::fprintf(stderr, "building from scratch: %s\n", u.rebuild_reason.c_str());
+    report(path, u);
     return 0;
 }
 

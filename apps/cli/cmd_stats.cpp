@@ -55,12 +55,23 @@ int run_stats(const std::vector<std::string>& argv) {
         std::printf("%s\n", apps::dump(apps::stats_json(s), 2).c_str());
         return 0;
     }
-    std::printf("index      %s (format %u)\n", s.path.string().c_str(), s.format_version);
-    std::printf("chunks     %zu   edges %zu (%.1f per chunk)   hub cache %zu nodes\n", s.chunks, s.edges,
-                double(s.edges) / chunks, s.hubs);
+    std::printf("index      %s (format %u, generation %u)\n", s.path.string().c_str(), s.format_version,
+                s.generation);
+    std::printf("chunks     %zu live, %zu deleted (tombstones)   edges %zu (%.1f per chunk)   hub cache %zu nodes\n",
+                s.chunks - s.deleted, s.deleted, s.edges, double(s.edges) / chunks, s.hubs);
+    if (s.pq_error > 0)
+        std::printf("PQ error   %.4f at build%s\n", s.pq_error,
+                    s.pq_added ? (", " + std::to_string(s.pq_added) + " chunks added since: " +
+                                  std::to_string(s.pq_added_error))
+                                     .c_str()
+                               : "");
     std::printf("raw text   %s\n", human_bytes(double(s.raw_text_bytes)).c_str());
-    std::printf("file       %s (%.1f%% of the raw text)\n\n", human_bytes(double(s.file_bytes)).c_str(),
-                100.0 * double(s.file_bytes) / std::max<double>(1, double(s.raw_text_bytes)));
+    std::printf("file       %s (%.1f%% of the raw text; %s only older generations use)\n",
+                human_bytes(double(s.file_bytes)).c_str(),
+                100.0 * double(s.file_bytes) / std::max<double>(1, double(s.raw_text_bytes)),
+                human_bytes(double(s.reclaimable_bytes)).c_str());
+    for (const auto& line : s.advice) std::printf("advice     %s\n", line.c_str());
+    std::printf("\n");
     std::printf("%-6s %12s %10s  %s\n", "tag", "bytes", "per chunk", "what");
     for (const auto& sec : s.sections)
         std::printf("%-6s %12llu %10.1f  %s\n", sec.tag.c_str(), static_cast<unsigned long long>(sec.bytes),
@@ -83,8 +94,10 @@ int run_verify(const std::vector<std::string>& argv) {
     const size_t samples = args.get_size("recall", 0);
     Index index = open_index(args, path, samples > 0);
     index.verify();
-    std::printf("%s: checksums, passages and graph invariants OK (%zu chunks)\n", path.string().c_str(),
-                index.size());
+    const IndexStats st = index.stats();
+    std::printf("%s: checksums, passages, graph invariants and source manifest OK (%zu live chunks, %zu deleted, "
+                "generation %u)\n",
+                path.string().c_str(), st.chunks - st.deleted, st.deleted, st.generation);
     if (samples == 0) return 0;
 
     SearchOptions options;
@@ -114,7 +127,9 @@ int run_verify(const std::vector<std::string>& argv) {
     double hits = 0, recomputed = 0, seconds = 0;
     const size_t k = options.top_k;
     for (size_t q = 0; q < samples; ++q) {
-        const Document doc = index.document(uint32_t(rng() % n));
+        uint32_t node = uint32_t(rng() % n);
+        while (!index.live(node)) node = uint32_t(rng() % n);
+        const Document doc = index.document(node);
         std::istringstream words(doc.text);
         std::string query, word;
         for (int w = 0; w < 12 && words >> word; ++w) query += (w ? " " : "") + word;

@@ -10,6 +10,7 @@ namespace leann::cli {
 int run_model(const std::vector<std::string>& args);
 int run_embed(const std::vector<std::string>& args);
 int run_build(const std::vector<std::string>& args);
+int run_watch(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
 int run_stats(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "leann/index.h"
+#include "leann/writer.h"
 
 namespace leann::cli {
 
@@ -38,6 +39,16 @@ private:
     double last_print_ = 0;
     double last_event_ = 0;
 };
+
+/// The options of `leann build` that shape an index (files, chunking, graph, PQ, threads, --force/--rehash/--wait).
+struct SyncArgs {
+    std::vector<std::filesystem::path> roots;
+    SyncOptions sync;
+    WriterOptions writer;
+};
+SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_args);
+/// The read warnings of an update, one "warning: ..." line each on stderr.
+void print_update_warnings(const UpdateStats& stats);
 
 double now_seconds();
 /// "0.4s", "12.3s", "4m 05s", "1h 02m".

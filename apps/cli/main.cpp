@@ -18,6 +18,7 @@ Usage: leann <command> [options]
 
 Commands:
   build NAME --docs PATH...  build an index from folders/files of text, Markdown, code, HTML, PDF, or JSONL
+  watch NAME               keep an index current: follow its folders and update it as files change
   search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
   stats NAME               section sizes, bytes per chunk, build configuration
   verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
         if (command == "embed") return leann::cli::run_embed(command_args);
         if (command == "model") return leann::cli::run_model(command_args);
         if (command == "build") return leann::cli::run_build(command_args);
+        if (command == "watch") return leann::cli::run_watch(command_args);
         if (command == "search") return leann::cli::run_search(command_args);
         if (command == "stats") return leann::cli::run_stats(command_args);
         if (command == "verify") return leann::cli::run_verify(command_args);

@@ -69,14 +69,20 @@ struct SectionSize {
 struct IndexStats {
     std::filesystem::path path;
     uint32_t format_version = 0;
-    size_t chunks = 0;
-    size_t deleted = 0;
+    uint32_t generation = 0;     // 1 when built; +1 per update or compaction
+    size_t chunks = 0;           // nodes, deleted ones included
+    size_t deleted = 0;          // tombstoned nodes (live chunks = chunks - deleted)
     size_t edges = 0;
     size_t hubs = 0;             // hub-cache entries
     size_t max_level = 0;
     uint64_t file_bytes = 0;
+    uint64_t reclaimable_bytes = 0;  // bytes only older generations use (compaction gives them back)
     uint64_t raw_text_bytes = 0;
-    std::vector<SectionSize> sections;
+    double pq_error = 0;             // mean relative squared PQ error of the build's vectors
+    size_t pq_added = 0;             // chunks embedded by updates since the build
+    double pq_added_error = 0;       // the same error over those: drift of the corpus away from the codebook
+    std::vector<std::string> advice; // "compact", "rebuild" recommendations, in sentences
+    std::vector<SectionSize> sections;  // segments of one tag summed
     std::string config_json;     // the recorded build configuration (META)
 };
 
@@ -96,6 +102,9 @@ struct SearchResult {
 
 namespace search {
 class VectorSource;
+}
+namespace detail {
+struct IndexInternals;  // the library's own access to an open index (the writer builds on it)
 }
 
 class Index {
@@ -139,17 +148,22 @@ public:
     void clear_cache();
 
     IndexStats stats() const;
-    /// Checksums of every section, every passage block, and the structural invariants. Throws FormatError.
+    /// Checksums of every section, every passage block, the structural invariants, and after updates: no edge into a
+    /// deleted node, every live node reachable from the entry point, the source manifest naming exactly the live
+    /// nodes. Throws FormatError.
     void verify() const;
-    /// Exact top-k node ids by brute force over `vectors` (size() x dims, row = node, as the encoder gives them;
-    /// normalised here when the metric is cosine): the ground truth for recall.
+    /// Exact top-k live node ids by brute force over `vectors` (size() x dims, row = node, as the encoder gives
+    /// them; normalised here when the metric is cosine; deleted nodes' rows are ignored): the ground truth for recall.
     std::vector<uint32_t> exact_search(std::span<const float> query, std::span<const float> vectors, size_t k) const;
     /// The passage of a node (for tools and tests).
     Document document(uint32_t node) const;
+    /// False for a deleted (tombstoned) node, or one out of range.
+    bool live(uint32_t node) const;
     /// BuildOptions::sources as recorded (empty when the index has none).
     std::string sources() const;
 
 private:
+    friend struct detail::IndexInternals;
     struct Impl;
     explicit Index(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

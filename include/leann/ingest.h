@@ -56,6 +56,8 @@ struct SourceFile {
     std::filesystem::path path;
     uint64_t bytes = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;  // status change: catches edits that restore size and mtime (cp -p, rsync -a, touch -r)
+    uint64_t inode = 0;
 };
 
 /// Discovery only: the files read_file_documents would read, with size and modification time; nothing is opened
@@ -67,7 +69,8 @@ std::vector<SourceFile> list_source_files(std::span<const std::filesystem::path>
 /// Files and folders -> chunked Documents: discovery with .gitignore/.leannignore, plain text, Markdown, source
 /// code (language from the extension), HTML (visible text) and PDF (text per page, through poppler), any encoding
 /// the text reader knows. Each chunk's id is "path:line" ("path#page=N" for PDFs) and its metadata holds source,
-/// type, language, start_line, end_line (or page, end_page), mtime (ns), the file's xxh3-64 hash and encoding.
+/// type, language, start_line, end_line (or page, end_page) and encoding (the file's mtime and content hash live in
+/// the index's source manifest, so that an edit elsewhere in a file leaves its other chunks as they were).
 /// Files that cannot be read (binary, empty, unsupported type, too large, permission, vanished, encrypted or
 /// broken PDF) are warnings.
 std::vector<Document> read_file_documents(std::span<const std::filesystem::path> roots, const Tokenizer& tokenizer,

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <xxhash.h>
+
+#include "index/build.h"
 #include "index/layout.h"
 #include "leann/error.h"
 #include "leann/index.h"
@@ -22,7 +25,9 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string utc_now() {
+}  // namespace
+
+std::string index::utc_now() {
     const std::time_t t = std::time(nullptr);
     char buf[32];
     std::tm tm{};
@@ -31,14 +36,66 @@ std::string utc_now() {
     return buf;
 }
 
+namespace {
+
 template <class T>
 std::span<const std::byte> bytes_of(const std::vector<T>& v) {
     return std::as_bytes(std::span<const T>(v));
 }
 
+}  // namespace
+
+namespace index {
+
+uint64_t text_hash(std::string_view text) {
+    return XXH3_64bits(text.data(), text.size());
+}
+
+double quantization_error(const pq::ProductQuantizer& quantizer, const float* vectors, size_t n, size_t dim) {
+    if (n == 0) return 0;
+    const size_t step = std::max<size_t>(1, n / 4096);
+    std::vector<uint8_t> code(quantizer.code_size());
+    std::vector<float> back(dim);
+    double sum = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < n; i += step) {
+        const float* x = vectors + i * dim;
+        quantizer.encode(x, 1, code.data(), 1);
+        quantizer.decode(code.data(), back.data());
+        double err = 0, norm = 0;
+        for (size_t j = 0; j < dim; ++j) {
+            err += double(x[j] - back[j]) * double(x[j] - back[j]);
+            norm += double(x[j]) * double(x[j]);
+        }
+        if (norm > 0) {
+            sum += err / norm;
+            ++count;
+        }
+    }
+    return count ? sum / double(count) : 0;
+}
+
+std::vector<float> embed_documents(std::span<const Document> documents, Encoder& encoder, Metric metric,
+                                   const BuildOptions& options) {
+    const size_t n = documents.size(), dim = encoder.dims();
+    std::vector<float> vectors(n * dim);
+    const size_t batch = std::max<size_t>(1, options.encode_batch);
+    std::vector<std::string_view> texts;
+    for (size_t begin = 0; begin < n; begin += batch) {
+        const size_t end = std::min(n, begin + batch);
+        texts.clear();
+        for (size_t i = begin; i < end; ++i) texts.emplace_back(documents[i].text);
+        encoder.encode(texts, std::span<float>(vectors.data() + begin * dim, (end - begin) * dim), TextRole::passage);
+        if (options.progress) options.progress("embed", end, n);
+    }
+    if (metric == Metric::cosine)
+        for (size_t i = 0; i < n; ++i) normalize(vectors.data() + i * dim, dim);
+    return vectors;
+}
+
 /// Writes the index for normalised (when cosine) vectors; `vectors` is n x dims.
 void write_index(const std::filesystem::path& path, std::span<const Document> documents, const float* vectors,
-                 const IndexModel& model, Metric metric, const BuildOptions& options) {
+                 const IndexModel& model, Metric metric, const BuildOptions& options, const BuildRecord& record) {
     const size_t n = documents.size(), dim = model.dims;
     if (n >= UINT32_MAX) throw Error("too many chunks for one index (at most 4294967294)");
     auto progress = [&](std::string_view stage) {
@@ -81,7 +138,12 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
         std::copy_n(vectors + size_t(hubs[i]) * dim, dim, hub_vectors.begin() + i * dim);
 
     store::PassageStoreWriter passages;
-    for (const Document& d : documents) passages.add(d.id, d.text, d.metadata);
+    std::vector<uint64_t> hashes;
+    hashes.reserve(n);
+    for (const Document& d : documents) {
+        passages.add(d.id, d.text, d.metadata);
+        hashes.push_back(text_hash(d.text));
+    }
 
     index::Info info;
     info.nodes = uint32_t(n);
@@ -112,7 +174,11 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
           {"edges_before_pruning", edges_before},
           {"edges", g.edges()},
           {"upper_layers", g.upper.size()}}},
-        {"pq", {{"subquantizers", quantizer.subquantizers()}, {"bits", 8}, {"code_bytes", quantizer.code_size()}}},
+        {"pq",
+         {{"subquantizers", quantizer.subquantizers()},
+          {"bits", 8},
+          {"code_bytes", quantizer.code_size()},
+          {"error", quantization_error(quantizer, vectors, n, dim)}}},
         {"hub_cache", {{"budget_bytes", options.hub_cache_bytes}, {"nodes", hubs.size()}}},
         {"chunking", chunking},
         {"counts", {{"chunks", n}, {"raw_text_bytes", passages.raw_text_bytes()}}},
@@ -122,6 +188,7 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     if (options.progress) options.progress("write", 0, 1);
     std::filesystem::create_directories(path.parent_path().empty() ? "." : path.parent_path());
     store::IndexFileWriter out(path);
+    out.set_generation(record.generation);
     out.add_section(index::kInfo, std::as_bytes(std::span<const index::Info>(&info, 1)));
     out.add_section(index::kMeta, std::as_bytes(std::span<const char>(meta_text.data(), meta_text.size())));
     out.add_section(index::kGraphOffsets, bytes_of(g.base.offsets));
@@ -132,35 +199,24 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     out.add_section(index::kHubIds, bytes_of(hubs));
     out.add_section(index::kHubVectors, bytes_of(hub_vectors));
     out.add_section(index::kTombstones, bytes_of(std::vector<uint8_t>((n + 7) / 8, 0)));
-    if (!options.sources.empty())
-        out.add_section(index::kSources,
-                        std::as_bytes(std::span<const char>(options.sources.data(), options.sources.size())));
+    out.add_section(index::kChunkHashes, bytes_of(hashes));
+    const std::string& sources = record.manifest.empty() ? options.sources : record.manifest;
+    if (!sources.empty())
+        out.add_section(index::kSources, std::as_bytes(std::span<const char>(sources.data(), sources.size())));
     passages.write(out);
     out.commit();
     if (options.progress) options.progress("write", 1, 1);
 }
 
-}  // namespace
+}  // namespace index
 
 void Index::build(const std::filesystem::path& path, std::span<const Document> documents, Encoder& encoder,
                   const BuildOptions& options) {
     if (documents.empty()) throw Error("nothing to index: no documents");
-    const size_t n = documents.size(), dim = encoder.dims();
     const Metric metric = options.metric.value_or(encoder.info().similarity);
-    std::vector<float> vectors(n * dim);
-    const size_t batch = std::max<size_t>(1, options.encode_batch);
-    std::vector<std::string_view> texts;
-    for (size_t begin = 0; begin < n; begin += batch) {
-        const size_t end = std::min(n, begin + batch);
-        texts.clear();
-        for (size_t i = begin; i < end; ++i) texts.emplace_back(documents[i].text);
-        encoder.encode(texts, std::span<float>(vectors.data() + begin * dim, (end - begin) * dim), TextRole::passage);
-        if (options.progress) options.progress("embed", end, n);
-    }
-    if (metric == Metric::cosine)
-        for (size_t i = 0; i < n; ++i) normalize(vectors.data() + i * dim, dim);
-    const IndexModel model{encoder.info().name, encoder.info().content_hash, dim};
-    write_index(path, documents, vectors.data(), model, metric, options);
+    const std::vector<float> vectors = index::embed_documents(documents, encoder, metric, options);
+    const IndexModel model{encoder.info().name, encoder.info().content_hash, encoder.dims()};
+    index::write_index(path, documents, vectors.data(), model, metric, options, {});
 }
 
 void Index::build_from_vectors(const std::filesystem::path& path, std::span<const Document> documents,
@@ -171,12 +227,12 @@ void Index::build_from_vectors(const std::filesystem::path& path, std::span<cons
         throw Error("build: " + std::to_string(vectors.size()) + " floats do not make " +
                     std::to_string(documents.size()) + " vectors of " + std::to_string(model.dims));
     if (metric != Metric::cosine) {
-        write_index(path, documents, vectors.data(), model, metric, options);
+        index::write_index(path, documents, vectors.data(), model, metric, options, {});
         return;
     }
     std::vector<float> normalised(vectors.begin(), vectors.end());
     for (size_t i = 0; i < documents.size(); ++i) normalize(normalised.data() + i * model.dims, model.dims);
-    write_index(path, documents, normalised.data(), model, metric, options);
+    index::write_index(path, documents, normalised.data(), model, metric, options, {});
 }
 
 }  // namespace leann

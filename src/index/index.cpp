@@ -2,13 +2,19 @@
 // (whose zstd frames carry their own checksums and are checked when read, and by verify()), and builds views over
 // the mapping: nothing is copied except the PQ centroids.
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "graph/update.h"
+#include "index/index_impl.h"
 #include "index/layout.h"
+#include "index/manifest.h"
 #include "leann/error.h"
 #include "leann/index.h"
 #include "leann/model.h"
@@ -21,50 +27,6 @@
 namespace leann {
 
 using json = nlohmann::json;
-
-struct Index::Impl {
-    store::IndexFile file;
-    index::Info info;
-    json meta;
-    IndexModel model;
-    Metric metric = Metric::cosine;
-    pq::ProductQuantizer quantizer;
-    std::span<const uint32_t> hub_ids;
-    std::span<const float> hub_vectors;
-    store::PassageStore passages;
-    search::SearchContext context;
-
-    std::shared_ptr<Encoder> encoder;
-    std::unique_ptr<search::EncoderSource> encoder_source;
-    std::unique_ptr<search::CachedSource> cached_source;
-    size_t cache_capacity = 16384;  // 24 MiB of 384-d vectors
-
-    std::mutex searchers_mutex;
-    std::vector<std::unique_ptr<search::Searcher>> idle_searchers;
-
-    [[noreturn]] void fail(uint32_t tag, const std::string& what) const {
-        throw FormatError(file.path().string() + ": section " + store::tag_name(tag) + ": " + what);
-    }
-    void make_sources() {
-        cached_source.reset();
-        encoder_source.reset();
-        if (!encoder) return;
-        encoder_source = std::make_unique<search::EncoderSource>(*encoder, passages, metric == Metric::cosine);
-        cached_source =
-            std::make_unique<search::CachedSource>(*encoder_source, hub_ids, hub_vectors, cache_capacity);
-    }
-    std::unique_ptr<search::Searcher> acquire() {
-        std::lock_guard lock(searchers_mutex);
-        if (idle_searchers.empty()) return std::make_unique<search::Searcher>(context);
-        auto s = std::move(idle_searchers.back());
-        idle_searchers.pop_back();
-        return s;
-    }
-    void release(std::unique_ptr<search::Searcher> s) {
-        std::lock_guard lock(searchers_mutex);
-        idle_searchers.push_back(std::move(s));
-    }
-};
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Index::Index(Index&&) noexcept = default;
@@ -103,8 +65,44 @@ Index Index::open(const std::filesystem::path& path) {
     auto& view = x.context.graph;
     view.nodes = info.nodes;
     view.entry_point = info.entry_point;
-    view.base = graph::CsrView(x.file.array<uint32_t>(index::kGraphOffsets, size_t(info.nodes) + 1),
-                               x.file.array<uint32_t>(index::kGraphNeighbors, size_t(info.edges)));
+    auto base_offsets = x.file.array<uint32_t>(index::kGraphOffsets);
+    if (base_offsets.empty() || base_offsets.size() - 1 > info.nodes)
+        x.fail(index::kGraphOffsets, "holds " + std::to_string(base_offsets.size()) + " offsets for " +
+                                         std::to_string(info.nodes) + " nodes");
+    auto base_neighbors = x.file.array<uint32_t>(index::kGraphNeighbors);
+    const size_t base_rows = base_offsets.size() - 1;
+    if (base_offsets.front() != 0 || base_offsets.back() != base_neighbors.size())
+        x.fail(index::kGraphOffsets, "offsets do not cover the neighbours");
+    const auto patches = x.file.segments(index::kGraphPatch);
+    if (patches.empty() && base_rows == info.nodes) {
+        view.base = graph::CsrView(base_offsets, base_neighbors);
+    } else {
+        // After updates: rows from the base CSR, replaced by the patches in table order (later wins); nodes past
+        // the base that no patch names have no edges.
+        std::vector<std::span<const uint32_t>> rows(info.nodes);
+        for (size_t r = 1; r < base_offsets.size(); ++r)
+            if (base_offsets[r] < base_offsets[r - 1]) x.fail(index::kGraphOffsets, "offsets decrease");
+        const graph::CsrView base(base_offsets, base_neighbors);
+        for (size_t r = 0; r < base_rows; ++r) rows[r] = base.row(r);
+        for (const auto& bytes : patches) {
+            if (bytes.size() % 4 != 0) x.fail(index::kGraphPatch, "size is not a multiple of 4");
+            const auto words = std::span<const uint32_t>(reinterpret_cast<const uint32_t*>(bytes.data()),
+                                                         bytes.size() / 4);
+            const index::GraphPatch patch = index::decode_patch(words, info.nodes, file_name);
+            for (size_t i = 0; i < patch.ids.size(); ++i) rows[patch.ids[i]] = patch.rows.row(i);
+        }
+        graph::Csr& merged = x.merged_graph;
+        merged.offsets.assign(1, 0);
+        for (const auto& row : rows) {
+            merged.neighbors.insert(merged.neighbors.end(), row.begin(), row.end());
+            if (merged.neighbors.size() > UINT32_MAX) x.fail(index::kGraphPatch, "more than 2^32-1 edges");
+            merged.offsets.push_back(uint32_t(merged.neighbors.size()));
+        }
+        view.base = graph::CsrView(merged);
+    }
+    if (view.base.neighbors.size() != info.edges)
+        x.fail(index::kGraphNeighbors, "holds " + std::to_string(view.base.neighbors.size()) + " edges, INFO says " +
+                                           std::to_string(info.edges));
     index::decode_upper(x.file.array<uint32_t>(index::kGraphUpper), view, file_name);
     if (view.upper.size() != info.upper_layers) x.fail(index::kGraphUpper, "layer count disagrees with INFO");
     if (std::string problem = graph::check(view); !problem.empty()) x.fail(index::kGraphNeighbors, problem);
@@ -113,8 +111,30 @@ Index Index::open(const std::filesystem::path& path) {
     auto centroids = x.file.array<float>(index::kPqCentroids, size_t(info.subquantizers) * pq::kCentroids * sub_dim);
     x.quantizer = pq::ProductQuantizer::from_centroids(info.dim, info.subquantizers, centroids);
     x.context.pq = &x.quantizer;
-    x.context.codes = x.file.array<uint8_t>(index::kPqCodes, size_t(info.nodes) * info.subquantizers);
+    const size_t code_bytes = size_t(info.nodes) * info.subquantizers;
+    const auto code_segments = x.file.segments(index::kPqCodes);
+    if (code_segments.size() == 1) {
+        x.context.codes = x.file.array<uint8_t>(index::kPqCodes, code_bytes);
+    } else {
+        for (const auto& seg : code_segments) {
+            const auto* p = reinterpret_cast<const uint8_t*>(seg.data());
+            x.joined_codes.insert(x.joined_codes.end(), p, p + seg.size());
+        }
+        if (x.joined_codes.size() != code_bytes)
+            x.fail(index::kPqCodes, "segments hold " + std::to_string(x.joined_codes.size()) + " bytes, expected " +
+                                        std::to_string(code_bytes));
+        x.context.codes = x.joined_codes;
+    }
     x.context.metric = x.metric;
+    for (const auto& seg : x.file.segments(index::kChunkHashes)) {
+        if (seg.size() % 8 != 0) x.fail(index::kChunkHashes, "size is not a multiple of 8");
+        const size_t before = x.chunk_hashes.size();
+        x.chunk_hashes.resize(before + seg.size() / 8);
+        std::memcpy(x.chunk_hashes.data() + before, seg.data(), seg.size());
+    }
+    if (x.file.has(index::kChunkHashes) && x.chunk_hashes.size() != info.nodes)
+        x.fail(index::kChunkHashes, "holds " + std::to_string(x.chunk_hashes.size()) + " hashes for " +
+                                        std::to_string(info.nodes) + " nodes");
 
     x.hub_ids = x.file.array<uint32_t>(index::kHubIds, info.hubs);
     x.hub_vectors = x.file.array<float>(index::kHubVectors, size_t(info.hubs) * info.dim);
@@ -122,6 +142,11 @@ Index Index::open(const std::filesystem::path& path) {
         if (x.hub_ids[i] >= info.nodes || (i > 0 && x.hub_ids[i] <= x.hub_ids[i - 1]))
             x.fail(index::kHubIds, "ids must be ascending node ids");
     x.context.deleted = x.file.array<uint8_t>(index::kTombstones, (size_t(info.nodes) + 7) / 8);
+    size_t deleted = 0;
+    for (uint8_t byte : x.context.deleted) deleted += size_t(std::popcount(byte));
+    if (deleted != info.deleted)
+        x.fail(index::kTombstones, std::to_string(deleted) + " nodes marked deleted, INFO says " +
+                                       std::to_string(info.deleted));
     x.passages = store::PassageStore(x.file, info.nodes);
     return Index(std::move(impl));
 }
@@ -231,6 +256,24 @@ IndexStats Index::stats() const {
     IndexStats s;
     s.path = x.file.path();
     s.format_version = x.file.format_version();
+    s.generation = x.file.generation();
+    s.reclaimable_bytes = x.file.file_size() - std::min(x.file.file_size(), x.file.live_bytes());
+    if (auto pq = x.meta.find("pq"); pq != x.meta.end() && pq->is_object()) {
+        s.pq_error = pq->value("error", 0.0);
+        s.pq_added = pq->value("added", size_t{0});
+        s.pq_added_error = pq->value("added_error", 0.0);
+    }
+    const size_t live = x.info.nodes - std::min(x.info.nodes, x.info.deleted);
+    if (x.info.deleted > 0 && double(x.info.deleted) > 0.1 * double(x.info.nodes))
+        s.advice.push_back(std::to_string(x.info.deleted) + " deleted chunks (" +
+                           std::to_string(int(100.0 * x.info.deleted / std::max<uint32_t>(1, x.info.nodes))) +
+                           "% of the nodes) still take room; they are compacted away at 25%");
+    if (s.pq_added >= std::max<size_t>(100, live / 20) && s.pq_error > 0 && s.pq_added_error > 1.25 * s.pq_error)
+        s.advice.push_back("chunks added since the build quantise " +
+                           std::to_string(int(100.0 * (s.pq_added_error / s.pq_error - 1.0) + 0.5)) +
+                           "% worse than the build's (PQ error " + std::to_string(s.pq_added_error) + " vs " +
+                           std::to_string(s.pq_error) +
+                           "): a fresh build (leann build --force) would retrain the codebook and pay off");
     s.chunks = x.info.nodes;
     s.deleted = x.info.deleted;
     s.edges = x.info.edges;
@@ -251,14 +294,25 @@ IndexStats Index::stats() const {
             case index::kHubIds: return "hub cache: node ids";
             case index::kHubVectors: return "hub cache: exact vectors";
             case index::kTombstones: return "deleted-node bitmap";
-            case index::kSources: return "source files read at build (JSON)";
+            case index::kSources: return "source manifest: files, stamps, chunk map (zstd JSON)";
+            case index::kGraphPatch: return "graph layer 0: rows changed by updates";
+            case index::kChunkHashes: return "text hash per chunk (finds unchanged text on update)";
             case store::kPassageData: return "passages (zstd blocks)";
             case store::kPassageIndex: return "passage block table (node -> block)";
         }
         return "unknown";
     };
-    for (const auto& sec : x.file.sections())
-        s.sections.push_back({store::tag_name(sec.tag), describe(sec.tag), sec.size});
+    std::map<uint32_t, size_t> segments;
+    for (const auto& sec : x.file.sections()) {
+        const std::string tag = store::tag_name(sec.tag);
+        auto it = std::find_if(s.sections.begin(), s.sections.end(), [&](const SectionSize& t) { return t.tag == tag; });
+        if (it == s.sections.end()) {
+            s.sections.push_back({tag, describe(sec.tag), sec.size});
+        } else {
+            it->bytes += sec.size;
+            it->what = describe(sec.tag) + " (" + std::to_string(++segments[sec.tag] + 1) + " segments)";
+        }
+    }
     return s;
 }
 
@@ -266,7 +320,25 @@ void Index::verify() const {
     const Impl& x = *impl_;
     x.file.verify();
     if (std::string problem = graph::check(x.context.graph); !problem.empty()) x.fail(index::kGraphNeighbors, problem);
+    if (std::string problem = graph::check_live(x.context.graph, x.context.deleted); !problem.empty())
+        x.fail(x.file.has(index::kGraphPatch) ? index::kGraphPatch : index::kGraphNeighbors, problem);
+    if (x.file.has(index::kSources)) {
+        const auto manifest = index::Manifest::decode(x.file.section(index::kSources), x.file.path().string());
+        if (manifest.has_nodes) {
+            const std::vector<uint8_t> listed = manifest.listed_nodes(x.info.nodes, x.file.path().string());
+            for (uint32_t v = 0; v < x.info.nodes; ++v)
+                if (bool(listed[v]) != live(v))
+                    x.fail(index::kSources, "node " + std::to_string(v) + (listed[v] ? " is deleted but listed"
+                                                                                     : " is live but not listed") +
+                                                " in the source manifest");
+        }
+    }
     x.passages.verify();
+}
+
+bool Index::live(uint32_t node) const {
+    const Impl& x = *impl_;
+    return node < x.info.nodes && !((x.context.deleted[node >> 3] >> (node & 7)) & 1);
 }
 
 std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::span<const float> vectors,
@@ -276,8 +348,8 @@ std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::spa
     std::vector<float> q(query.begin(), query.end());
     std::vector<uint32_t> ids;
     if (impl_->metric != Metric::cosine) {
-        for (const auto& h : search::exact_top_k(q.data(), vectors.data(), n, dim, impl_->metric, k))
-            ids.push_back(h.node);
+        for (const auto& h : search::exact_top_k(q.data(), vectors.data(), n, dim, impl_->metric, n))
+            if (live(h.node) && ids.size() < k) ids.push_back(h.node);
         return ids;
     }
     // Cosine: divide by each row's norm instead of copying and normalising the whole matrix on every call.
@@ -286,11 +358,15 @@ std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::spa
     for (size_t i = 0; i < n; ++i) {
         const float* row = vectors.data() + i * dim;
         const float norm = std::sqrt(dot(row, row, dim));
-        scored[i] = {norm > 0 ? -dot(q.data(), row, dim) / norm : 0.0f, uint32_t(i)};
+        scored[i] = {!live(uint32_t(i)) ? std::numeric_limits<float>::infinity()
+                     : norm > 0           ? -dot(q.data(), row, dim) / norm
+                                          : 0.0f,
+                     uint32_t(i)};
     }
     k = std::min(k, n);
     std::partial_sort(scored.begin(), scored.begin() + std::ptrdiff_t(k), scored.end());
-    for (size_t i = 0; i < k; ++i) ids.push_back(scored[i].second);
+    for (size_t i = 0; i < k; ++i)
+        if (live(scored[i].second)) ids.push_back(scored[i].second);
     return ids;
 }
 
@@ -301,8 +377,7 @@ Document Index::document(uint32_t node) const {
 
 std::string Index::sources() const {
     if (!impl_->file.has(index::kSources)) return {};
-    auto bytes = impl_->file.section(index::kSources);
-    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return index::Manifest::decode(impl_->file.section(index::kSources), impl_->file.path().string()).json_text();
 }
 
 std::filesystem::path index_root() { return leann_home() / "indexes"; }

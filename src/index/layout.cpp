@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "leann/error.h"
+
 namespace leann::index {
 
 std::vector<uint32_t> encode_upper(const graph::Graph& g) {
@@ -46,6 +48,40 @@ void decode_upper(std::span<const uint32_t> words, graph::GraphView& view, const
         view.upper.emplace_back(offsets, neighbors);
     }
     if (pos != words.size()) fail("trailing bytes");
+}
+
+std::vector<uint32_t> encode_patch(std::span<const uint32_t> ids, const std::vector<std::vector<uint32_t>>& rows) {
+    std::vector<uint32_t> out{uint32_t(ids.size())};
+    out.insert(out.end(), ids.begin(), ids.end());
+    uint64_t edges = 0;
+    out.push_back(0);
+    for (uint32_t id : ids) {
+        edges += rows[id].size();
+        if (edges > UINT32_MAX) throw Error("graph patch: more than 2^32-1 edges");
+        out.push_back(uint32_t(edges));
+    }
+    for (uint32_t id : ids) out.insert(out.end(), rows[id].begin(), rows[id].end());
+    return out;
+}
+
+GraphPatch decode_patch(std::span<const uint32_t> words, uint32_t nodes, const std::string& file) {
+    auto fail = [&](const std::string& what) -> GraphPatch {
+        throw FormatError(file + ": section G0PT: " + what + " (file is corrupt)");
+    };
+    if (words.empty()) return fail("empty");
+    const size_t count = words[0];
+    if (count > nodes || words.size() - 1 < 2 * count + 1) return fail("runs past the end of the section");
+    GraphPatch p;
+    p.ids = words.subspan(1, count);
+    auto offsets = words.subspan(1 + count, count + 1);
+    auto neighbors = words.subspan(2 + 2 * count);
+    for (size_t i = 0; i < count; ++i) {
+        if (p.ids[i] >= nodes || (i > 0 && p.ids[i] <= p.ids[i - 1])) return fail("ids must be ascending node ids");
+        if (offsets[i + 1] < offsets[i]) return fail("offsets decrease");
+    }
+    if (offsets[0] != 0 || offsets[count] != neighbors.size()) return fail("offsets do not cover the neighbours");
+    p.rows = graph::CsrView(offsets, neighbors);
+    return p;
 }
 
 }  // namespace leann::index

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "graph/graph.h"
@@ -23,7 +24,11 @@ constexpr uint32_t kPqCodes = fourcc("PQCD");        // u8 [nodes][subquantizers
 constexpr uint32_t kHubIds = fourcc("HUBI");         // u32 ascending node ids with stored exact vectors
 constexpr uint32_t kHubVectors = fourcc("HUBV");     // f32 [hubs][dim]
 constexpr uint32_t kTombstones = fourcc("TOMB");     // bit per node: deleted (read by search; all zero at build)
-constexpr uint32_t kSources = fourcc("SRCS");        // optional: the source files read at build, JSON (for updates)
+constexpr uint32_t kSources = fourcc("SRCS");        // optional: the source manifest (for updates), index/manifest.h
+// Version 2: sections an update appends (segmented tags may appear several times, read in table order).
+constexpr uint32_t kGraphPatch = fourcc("G0PT");     // segmented: layer-0 rows replaced or added by an update
+constexpr uint32_t kChunkHashes = fourcc("CHSH");    // segmented: u64 xxh3-64 of each node's text, by node id
+// PQCD and PSGD are segmented too: an update appends the codes and passages of the nodes it adds.
 
 constexpr uint32_t kInfoVersion = 1;
 
@@ -48,5 +53,15 @@ static_assert(sizeof(Info) == 64);
 std::vector<uint32_t> encode_upper(const graph::Graph& g);
 /// Parses GUPR into views over `words` (which must outlive them); FormatError naming GUPR when inconsistent.
 void decode_upper(std::span<const uint32_t> words, graph::GraphView& view, const std::string& file);
+
+/// G0PT: u32 count, ids[count] (strictly ascending node ids), offsets[count + 1] ([0] = 0, last = edges),
+/// neighbours[edges]: row i replaces the layer-0 row of ids[i].
+struct GraphPatch {
+    std::span<const uint32_t> ids;
+    graph::CsrView rows;
+};
+std::vector<uint32_t> encode_patch(std::span<const uint32_t> ids, const std::vector<std::vector<uint32_t>>& rows);
+/// FormatError naming G0PT when inconsistent (ids must be < nodes).
+GraphPatch decode_patch(std::span<const uint32_t> words, uint32_t nodes, const std::string& file);
 
 }  // namespace leann::index

@@ -228,7 +228,9 @@ private:
             skip(path, errno_reason("cannot read", errno));
             return;
         }
-        found_.push_back({path, std::move(relative), bytes, mtime_ns_of(st)});
+        const int64_t ctime_ns =
+            static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + static_cast<int64_t>(st.st_ctim.tv_nsec);
+        found_.push_back({path, std::move(relative), bytes, mtime_ns_of(st), ctime_ns, static_cast<uint64_t>(st.st_ino)});
     }
 
     const DiscoveryOptions& options_;

@@ -25,6 +25,8 @@ struct DiscoveredFile {
     std::string relative;        // relative to the root it was found under, '/'-separated (for display and globs)
     uint64_t bytes = 0;
     int64_t mtime_ns = 0;  // modification time, nanoseconds since the Unix epoch
+    int64_t ctime_ns = 0;  // status change time (cannot be set back by cp -p, rsync -a or touch -r)
+    uint64_t inode = 0;
 };
 
 struct SkippedPath {

@@ -1,5 +1,4 @@
 // ingest room: files and folders -> chunked Documents (discovery, readers, chunking, metadata).
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -82,7 +81,7 @@ std::vector<SourceFile> list_source_files(std::span<const std::filesystem::path>
     for (const auto& s : skipped) report.skip(s.path.string(), s.reason);
     std::vector<SourceFile> out;
     out.reserve(files.size());
-    for (const auto& f : files) out.push_back({f.path, f.bytes, f.mtime_ns});
+    for (const auto& f : files) out.push_back({f.path, f.bytes, f.mtime_ns, f.ctime_ns, f.inode});
     return out;
 }
 
@@ -123,9 +122,6 @@ std::vector<Document> read_file_documents(std::span<const SourceFile> files, con
         chunking.code = code;
         chunking.max_tokens = clamp(code ? options.code_chunk_tokens : options.chunk_tokens);
         chunking.overlap_tokens = code ? options.code_chunk_overlap : options.chunk_overlap;
-        char hash[17];
-        std::snprintf(hash, sizeof hash, "%016llx",
-                      static_cast<unsigned long long>(XXH3_64bits(text->text.data(), text->text.size())));
         for (ingest::TextChunk& chunk : ingest::chunk_text(text->text, tokenizer, chunking)) {
             nlohmann::json metadata = {{"source", source}, {"type", kind->type}};
             std::string id;
@@ -144,8 +140,6 @@ std::vector<Document> read_file_documents(std::span<const SourceFile> files, con
                 metadata["end_line"] = last;
                 id = source + ":" + std::to_string(first);
             }
-            metadata["mtime_ns"] = file.mtime_ns;
-            metadata["hash"] = hash;
             metadata["encoding"] = text->encoding;
             if (!kind->language.empty()) metadata["language"] = kind->language;
             if (!text->title.empty()) metadata["title"] = text->title;

@@ -26,14 +26,16 @@ namespace leann::store {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'E', 'A', 'N', 'N', 'I', 'D', 'X'};
-constexpr uint64_t kHeaderBytes = 64;
+constexpr uint64_t kHeaderBytes = 64;       // one header slot
+constexpr uint64_t kHeaderAreaBytes = 128;  // version 2: two slots before the first section
 constexpr uint64_t kEntryBytes = 32;
 constexpr uint64_t kAlign = 64;
 constexpr uint32_t kKnownFlags = 0;  // version 1 defines no flags
 constexpr size_t kWriteBufferBytes = 1 << 20;
 
 // Header field offsets (docs/format.md, "Header").
-constexpr size_t kOffVersion = 8, kOffFlags = 12, kOffCount = 16, kOffTableOffset = 24, kOffTableSize = 32,
+constexpr size_t kOffVersion = 8, kOffFlags = 12, kOffCount = 16, kOffGeneration = 20, kOffTableOffset = 24,
+                 kOffTableSize = 32,
                  kOffFileSize = 40, kOffTableChecksum = 48, kOffHeaderChecksum = 56;
 
 template <class T>
@@ -81,17 +83,28 @@ std::string tag_name(uint32_t tag) {
 
 struct IndexFileWriter::Impl {
     std::filesystem::path path;
-    std::filesystem::path tmp_path;
+    std::filesystem::path tmp_path;  // new file: where it is written; append: empty
+    bool append = false;
     int fd = -1;
     bool committed = false;
-    uint64_t pos = 0;  // bytes written or buffered so far
+    uint64_t start = 0;  // append: the committed end this writer started from
+    uint64_t pos = 0;    // bytes written or buffered so far (file offset)
+    uint64_t written = 0;
+    uint32_t generation = 1;
+    int slot = 0;        // header slot this writer fills
     std::vector<std::byte> buffer;
+    std::vector<SectionInfo> committed_sections;  // append: the previous generation's table
     std::vector<SectionInfo> sections;
     bool in_section = false;
     std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> hash{XXH3_createState(), &XXH3_freeState};
 
+    const std::filesystem::path& target() const { return append ? path : tmp_path; }
     [[noreturn]] void fail(const std::string& what, int err) const {
-        throw Error(tmp_path.string() + ": " + what + ": " + errno_text(err));
+        std::string message = target().string() + ": " + what + ": " + errno_text(err);
+        if (err == ENOSPC || err == EDQUOT)
+            message += append ? " (the index is unchanged: its previous generation is intact)"
+                              : " (nothing was replaced: an older index there is intact)";
+        throw Error(message);
     }
 
     void write_all(const std::byte* p, size_t n) {
@@ -103,6 +116,7 @@ struct IndexFileWriter::Impl {
             }
             p += w;
             n -= static_cast<size_t>(w);
+            written += static_cast<uint64_t>(w);
         }
     }
 
@@ -128,6 +142,10 @@ struct IndexFileWriter::Impl {
         static constexpr std::byte zeros[kAlign] = {};
         put(zeros, align_up(pos) - pos);
     }
+
+    void sync(const char* what) {
+        if (::fdatasync(fd) != 0) fail(what, errno);
+    }
 };
 
 namespace {
@@ -148,6 +166,22 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
     }
 }
 
+/// One header slot (docs/format.md, "Header"): 64 bytes describing a generation's table.
+void encode_slot(std::byte* header, uint32_t generation, std::span<const std::byte> table, uint64_t table_offset,
+                 uint64_t end, size_t sections) {
+    std::memset(header, 0, kHeaderBytes);
+    std::memcpy(header, kMagic, sizeof(kMagic));
+    store_le<uint32_t>(header + kOffVersion, kFormatVersion);
+    store_le<uint32_t>(header + kOffFlags, 0);
+    store_le<uint32_t>(header + kOffCount, static_cast<uint32_t>(sections));
+    store_le<uint32_t>(header + kOffGeneration, generation);
+    store_le<uint64_t>(header + kOffTableOffset, table_offset);
+    store_le<uint64_t>(header + kOffTableSize, table.size());
+    store_le<uint64_t>(header + kOffFileSize, end);
+    store_le<uint64_t>(header + kOffTableChecksum, xxh3(table));
+    store_le<uint64_t>(header + kOffHeaderChecksum, xxh3({header, kOffHeaderChecksum}));
+}
+
 }  // namespace
 
 IndexFileWriter::IndexFileWriter(std::filesystem::path path) : impl_(std::make_unique<Impl>()) {
@@ -158,21 +192,64 @@ IndexFileWriter::IndexFileWriter(std::filesystem::path path) : impl_(std::make_u
     LEANN_CHECK(impl_->hash != nullptr, "XXH3_createState failed");
     impl_->fd = ::open(impl_->tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (impl_->fd < 0) impl_->fail("cannot create", errno);
-    // The header is written last; reserve its place (zeros) so the first section lands at offset 64.
-    std::byte header[kHeaderBytes] = {};
-    impl_->put(header, kHeaderBytes);
+    // The header slots are written last; reserve their place (zeros) so the first section lands at offset 128.
+    std::byte header[kHeaderAreaBytes] = {};
+    impl_->put(header, kHeaderAreaBytes);
 }
 
-IndexFileWriter::~IndexFileWriter() {
-    if (impl_->fd >= 0) ::close(impl_->fd);
-    if (!impl_->committed) ::unlink(impl_->tmp_path.c_str());
+IndexFileWriter IndexFileWriter::append_to(const std::filesystem::path& path) {
+    const IndexFile current = IndexFile::open(path, {}, /*check_sections=*/false);
+    if (current.format_version() < 2)
+        throw FormatError(path.string() + ": format version " + std::to_string(current.format_version()) +
+                          " cannot take generations in place (rewrite it)");
+    IndexFileWriter w;
+    w.impl_ = std::make_unique<Impl>();
+    Impl& x = *w.impl_;
+    LEANN_CHECK(x.hash != nullptr, "XXH3_createState failed");
+    x.path = path;
+    x.append = true;
+    x.committed_sections = current.sections();
+    x.generation = current.generation() + 1;
+    x.slot = current.slot_ == 0 ? 1 : 0;
+    x.start = x.pos = current.committed_size();
+    x.fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (x.fd < 0) x.fail("cannot open for writing", errno);
+    // Bytes past the committed end belong to no generation (an interrupted writer's): drop them.
+    if (::ftruncate(x.fd, static_cast<off_t>(x.start)) != 0) x.fail("cannot truncate", errno);
+    if (::lseek(x.fd, static_cast<off_t>(x.start), SEEK_SET) < 0) x.fail("cannot seek", errno);
+    return w;
 }
+
+IndexFileWriter::IndexFileWriter(IndexFileWriter&&) noexcept = default;
+
+IndexFileWriter::~IndexFileWriter() {
+    if (!impl_) return;
+    if (impl_->append && !impl_->committed && impl_->fd >= 0) {
+        // Nothing of the committed generation was touched; cut the partial generation off (best effort: a later
+        // writer does it too).
+        [[maybe_unused]] int rc = ::ftruncate(impl_->fd, static_cast<off_t>(impl_->start));
+    }
+    if (impl_->fd >= 0) ::close(impl_->fd);
+    if (!impl_->append && !impl_->committed) ::unlink(impl_->tmp_path.c_str());
+}
+
+const std::vector<SectionInfo>& IndexFileWriter::committed_sections() const { return impl_->committed_sections; }
+
+void IndexFileWriter::keep_section(const SectionInfo& section) {
+    LEANN_CHECK(impl_->append, "keep_section on a new file");
+    LEANN_CHECK(std::any_of(impl_->committed_sections.begin(), impl_->committed_sections.end(),
+                            [&](const SectionInfo& s) { return s.offset == section.offset && s.tag == section.tag; }),
+                "keep_section: not a section of the committed generation");
+    impl_->sections.push_back(section);
+}
+
+uint32_t IndexFileWriter::generation() const { return impl_->generation; }
+void IndexFileWriter::set_generation(uint32_t generation) { impl_->generation = std::max<uint32_t>(1, generation); }
+uint64_t IndexFileWriter::bytes_written() const { return impl_->written + impl_->buffer.size(); }
 
 void IndexFileWriter::begin_section(uint32_t tag) {
     LEANN_CHECK(!impl_->committed, "begin_section after commit");
     LEANN_CHECK(!impl_->in_section, "begin_section inside section " + tag_name(impl_->sections.back().tag));
-    for (const auto& s : impl_->sections)
-        if (s.tag == tag) throw Error(impl_->path.string() + ": section " + tag_name(tag) + " written twice");
     impl_->pad_to_alignment();
     impl_->sections.push_back({tag, impl_->pos, 0, 0});
     XXH3_64bits_reset(impl_->hash.get());
@@ -220,27 +297,27 @@ void IndexFileWriter::commit() {
     }
     w.put(table.data(), table.size());
     w.flush();
+    // The generation's bytes are durable before the header slot that makes them current is written.
+    w.sync("cannot fsync");
 
-    std::byte header[kHeaderBytes] = {};
-    std::memcpy(header, kMagic, sizeof(kMagic));
-    store_le<uint32_t>(header + kOffVersion, kFormatVersion);
-    store_le<uint32_t>(header + kOffFlags, 0);
-    store_le<uint32_t>(header + kOffCount, static_cast<uint32_t>(w.sections.size()));
-    store_le<uint64_t>(header + kOffTableOffset, table_offset);
-    store_le<uint64_t>(header + kOffTableSize, table.size());
-    store_le<uint64_t>(header + kOffFileSize, w.pos);
-    store_le<uint64_t>(header + kOffTableChecksum, xxh3(table));
-    store_le<uint64_t>(header + kOffHeaderChecksum, xxh3({header, kOffHeaderChecksum}));
+    std::byte header[kHeaderBytes];
+    encode_slot(header, w.generation, table, table_offset, w.pos, w.sections.size());
+    const uint64_t slot_offset = uint64_t(w.slot) * kHeaderBytes;
     for (size_t done = 0; done < kHeaderBytes;) {
-        ssize_t n = ::pwrite(w.fd, header + done, kHeaderBytes - done, static_cast<off_t>(done));
+        ssize_t n = ::pwrite(w.fd, header + done, kHeaderBytes - done, static_cast<off_t>(slot_offset + done));
         if (n < 0) {
             if (errno == EINTR) continue;
             w.fail("cannot write header", errno);
         }
         done += static_cast<size_t>(n);
+        w.written += static_cast<uint64_t>(n);
+    }
+    w.sync("cannot fsync");
+    if (w.append) {
+        w.committed = true;
+        return;
     }
 
-    if (::fsync(w.fd) != 0) w.fail("cannot fsync", errno);
     int fd = std::exchange(w.fd, -1);
     if (::close(fd) != 0) w.fail("cannot close", errno);
     if (::rename(w.tmp_path.c_str(), w.path.c_str()) != 0) w.fail("cannot rename to " + w.path.string(), errno);
@@ -276,7 +353,8 @@ private:
 
 }  // namespace
 
-IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags) {
+IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags,
+                          bool check_sections) {
     Validator v(path);
     auto mapped = std::make_shared<const MappedFile>(path);
     const std::byte* data = mapped->bytes().data();
@@ -293,34 +371,63 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
     if (version > kFormatVersion)
         v.fail("format version " + std::to_string(version) + " is newer than this build reads (version " +
                std::to_string(kFormatVersion) + "): upgrade leann");
-    if (version < kFormatVersion)
+    if (version < kOldestFormatVersion)
         v.fail("format version " + std::to_string(version) + " is older than this build reads (version " +
-               std::to_string(kFormatVersion) + "): rebuild the index");
-    if (xxh3({data, kOffHeaderChecksum}) != load<uint64_t>(data + kOffHeaderChecksum))
-        v.fail("header checksum mismatch (file is corrupt)");
+               std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + "): rebuild the index");
 
-    const uint32_t flags = load<uint32_t>(data + kOffFlags);
+    // Version 1: one header. Version 2: two slots; the valid one with the higher generation is current (the other
+    // is the previous generation, or being rewritten by a writer right now, or never written).
+    int slot = 0;
+    uint32_t generation = 1;
+    uint64_t data_start = kHeaderBytes;
+    if (version == 1) {
+        if (xxh3({data, kOffHeaderChecksum}) != load<uint64_t>(data + kOffHeaderChecksum))
+            v.fail("header checksum mismatch (file is corrupt)");
+    } else {
+        if (size < kHeaderAreaBytes)
+            v.fail("truncated: " + std::to_string(size) + " bytes, the header slots alone are " +
+                   std::to_string(kHeaderAreaBytes));
+        slot = -1;
+        for (int i = 0; i < 2; ++i) {
+            const std::byte* h = data + i * kHeaderBytes;
+            if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0 || load<uint32_t>(h + kOffVersion) != version ||
+                xxh3({h, kOffHeaderChecksum}) != load<uint64_t>(h + kOffHeaderChecksum))
+                continue;
+            const uint32_t g = load<uint32_t>(h + kOffGeneration);
+            if (slot < 0 || g > generation) {
+                slot = i;
+                generation = g;
+            }
+        }
+        if (slot < 0) v.fail("header checksum mismatch (file is corrupt)");
+        data_start = kHeaderAreaBytes;
+    }
+    const std::byte* header = data + slot * kHeaderBytes;
+
+    const uint32_t flags = load<uint32_t>(header + kOffFlags);
     if ((flags & ~kKnownFlags) != 0) {
         char hex[16];
         std::snprintf(hex, sizeof(hex), "0x%08x", flags);
         v.fail(std::string("unknown header flags ") + hex + " (written by a newer leann?)");
     }
-    const uint64_t declared_size = load<uint64_t>(data + kOffFileSize);
-    if (declared_size != size)
+    // Version 1 files end exactly at the table. A version-2 file may hold bytes past its committed end: a
+    // generation that an interrupted writer did not finish (ignored here; the next writer cuts them off).
+    const uint64_t declared_size = load<uint64_t>(header + kOffFileSize);
+    if (version == 1 ? declared_size != size : declared_size > size)
         v.fail("file is " + std::to_string(size) + " bytes but its header says " + std::to_string(declared_size) +
                (size < declared_size ? " (truncated)" : " (extended)"));
 
-    const uint32_t count = load<uint32_t>(data + kOffCount);
-    const uint64_t table_offset = load<uint64_t>(data + kOffTableOffset);
-    const uint64_t table_size = load<uint64_t>(data + kOffTableSize);
+    const uint32_t count = load<uint32_t>(header + kOffCount);
+    const uint64_t table_offset = load<uint64_t>(header + kOffTableOffset);
+    const uint64_t table_size = load<uint64_t>(header + kOffTableSize);
     if (table_size != uint64_t{count} * kEntryBytes)
         v.fail("section table size " + std::to_string(table_size) + " does not match " + std::to_string(count) +
                " sections of " + std::to_string(kEntryBytes) + " bytes");
-    if (table_offset < kHeaderBytes || table_offset % kAlign != 0 || table_offset > size ||
-        table_size > size - table_offset)
+    if (table_offset < data_start || table_offset % kAlign != 0 || table_offset > declared_size ||
+        table_size != declared_size - table_offset)
         v.fail("section table (offset " + std::to_string(table_offset) + ", " + std::to_string(table_size) +
-               " bytes) lies outside the file (" + std::to_string(size) + " bytes) or is misaligned");
-    if (xxh3({data + table_offset, table_size}) != load<uint64_t>(data + kOffTableChecksum))
+               " bytes) does not end the file (" + std::to_string(declared_size) + " bytes) or is misaligned");
+    if (xxh3({data + table_offset, table_size}) != load<uint64_t>(header + kOffTableChecksum))
         v.fail("section table checksum mismatch (file is corrupt)");
 
     IndexFile f;
@@ -330,11 +437,14 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
         SectionInfo s{load<uint32_t>(e), load<uint64_t>(e + 8), load<uint64_t>(e + 16), load<uint64_t>(e + 24)};
         if (s.offset % kAlign != 0) v.fail(s.tag, "offset " + std::to_string(s.offset) + " is not 64-byte aligned");
         // Sections live between the header and the table.
-        if (s.offset < kHeaderBytes || s.offset > table_offset || s.size > table_offset - s.offset)
+        if (s.offset < data_start || s.offset > table_offset || s.size > table_offset - s.offset)
             v.fail(s.tag, "offset " + std::to_string(s.offset) + " + size " + std::to_string(s.size) +
-                              " lies outside the data area [64, " + std::to_string(table_offset) + ")");
-        for (const auto& other : f.sections_)
-            if (other.tag == s.tag) v.fail(s.tag, "appears twice in the section table");
+                              " lies outside the data area [" + std::to_string(data_start) + ", " +
+                              std::to_string(table_offset) + ")");
+        // Version 2 allows a tag more than once (segments, read in table order); version 1 does not.
+        if (version == 1)
+            for (const auto& other : f.sections_)
+                if (other.tag == s.tag) v.fail(s.tag, "appears twice in the section table");
         f.sections_.push_back(s);
     }
     std::vector<SectionInfo> by_offset = f.sections_;
@@ -344,14 +454,18 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
             v.fail(by_offset[i].tag, "overlaps section " + tag_name(by_offset[i - 1].tag));
 
     for (const auto& s : f.sections_) {
+        if (!check_sections) break;
         if (std::find(lazy_tags.begin(), lazy_tags.end(), s.tag) != lazy_tags.end()) continue;
         if (xxh3({data + s.offset, s.size}) != s.checksum) v.fail(s.tag, "checksum mismatch (file is corrupt)");
     }
 
     f.path_ = path;
     f.version_ = version;
+    f.generation_ = generation;
+    f.slot_ = slot;
     f.data_ = data;
     f.size_ = size;
+    f.committed_ = declared_size;
     f.map_ = std::move(mapped);
     return f;
 }
@@ -361,9 +475,21 @@ bool IndexFile::has(uint32_t tag) const {
 }
 
 std::span<const std::byte> IndexFile::section(uint32_t tag) const {
+    const SectionInfo* found = nullptr;
+    for (const auto& s : sections_) {
+        if (s.tag != tag) continue;
+        if (found) throw FormatError(path_.string() + ": section " + tag_name(tag) + " appears more than once");
+        found = &s;
+    }
+    if (!found) throw FormatError(path_.string() + ": section " + tag_name(tag) + " is missing");
+    return {data_ + found->offset, found->size};
+}
+
+std::vector<std::span<const std::byte>> IndexFile::segments(uint32_t tag) const {
+    std::vector<std::span<const std::byte>> out;
     for (const auto& s : sections_)
-        if (s.tag == tag) return {data_ + s.offset, s.size};
-    throw FormatError(path_.string() + ": section " + tag_name(tag) + " is missing");
+        if (s.tag == tag) out.push_back({data_ + s.offset, s.size});
+    return out;
 }
 
 void IndexFile::verify() const {
@@ -375,6 +501,16 @@ void IndexFile::verify() const {
 
 uint64_t IndexFile::file_size() const {
     return size_;
+}
+
+uint64_t IndexFile::committed_size() const {
+    return committed_;
+}
+
+uint64_t IndexFile::live_bytes() const {
+    uint64_t bytes = (version_ == 1 ? kHeaderBytes : kHeaderAreaBytes) + sections_.size() * kEntryBytes;
+    for (const auto& s : sections_) bytes += align_up(s.size);
+    return bytes;
 }
 
 void IndexFile::check_array(uint32_t tag, size_t bytes, size_t item, std::optional<size_t> expected) const {

@@ -1,8 +1,10 @@
-// store room: the on-disk container (docs/format.md). One file = fixed header + sections + section table.
+// store room: the on-disk container (docs/format.md). One file = header slots + sections + section table.
 // Every section is 64-byte aligned, carries an xxh3-64 checksum, and is addressed by a four-character tag.
-// Writing goes to "<path>.tmp-<pid>" and is renamed over <path> only after fsync, so a crash never leaves a half
-// file under the real name. Reading memory-maps the file and checks header, table and bounds before anything is
-// used; errors are leann::FormatError naming the file and the section.
+// A whole file is written to "<path>.tmp-<pid>" and renamed over <path> only after fsync, so a crash never leaves a
+// half file under the real name. A later generation is appended in place: new sections and a new table after the
+// committed end, fsync, then the header slot not in use (fsync again); until that slot is written, readers and a
+// crash see the previous generation, whose bytes are never touched. Reading memory-maps the file and checks header,
+// table and bounds before anything is used; errors are leann::FormatError naming the file and the section.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +36,8 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
 }
 std::string tag_name(uint32_t tag);  // "GRPH", or hex when not printable
 
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kOldestFormatVersion = 1;  // version 1 files still open (one header, no generations)
 
 struct SectionInfo {
     uint32_t tag = 0;
@@ -45,13 +48,23 @@ struct SectionInfo {
 
 class IndexFileWriter {
 public:
-    /// Creates the temporary file next to `path`. Throws leann::Error if it cannot.
+    /// Creates the temporary file next to `path` for a whole new file (generation 1 unless set_generation()).
+    /// Throws leann::Error if it cannot.
     explicit IndexFileWriter(std::filesystem::path path);
-    ~IndexFileWriter();  // removes the temporary file unless commit() succeeded
+    /// Appends a generation to the version-2 file at `path` (the caller holds the index's writer lock). Bytes past
+    /// the committed end (left by an interrupted writer) are cut off first. The new table lists the sections passed
+    /// to keep_section() plus the new ones.
+    static IndexFileWriter append_to(const std::filesystem::path& path);
+    IndexFileWriter(IndexFileWriter&&) noexcept;
+    /// Removes the temporary file (new file) or cuts the file back to its committed end (append) unless commit()
+    /// succeeded.
+    ~IndexFileWriter();
     IndexFileWriter(const IndexFileWriter&) = delete;
     IndexFileWriter& operator=(const IndexFileWriter&) = delete;
+    IndexFileWriter& operator=(IndexFileWriter&&) = delete;
 
-    /// Sections are streamed: begin, any number of appends, end. Tags must be unique in a file.
+    /// Sections are streamed: begin, any number of appends, end. A tag may appear more than once (a segmented
+    /// section, docs/format.md); readers ask for such tags with IndexFile::segments().
     void begin_section(uint32_t tag);
     void append(std::span<const std::byte> bytes);
     void end_section();
@@ -62,10 +75,20 @@ public:
         add_section(tag, std::as_bytes(items));
     }
 
-    /// Writes the table and header, fsyncs, renames over the final path (and fsyncs the directory).
+    /// Append mode: the sections of the committed generation, and one of them to list again in the new table.
+    const std::vector<SectionInfo>& committed_sections() const;
+    void keep_section(const SectionInfo& section);
+    /// The generation this writer commits (append: the committed one + 1).
+    uint32_t generation() const;
+    void set_generation(uint32_t generation);
+    /// Bytes written to disk by this writer so far (sections, table, header), for update statistics.
+    uint64_t bytes_written() const;
+
+    /// Writes the table and header, fsyncs; a new file is renamed over the final path (and the directory fsynced).
     void commit();
 
 private:
+    IndexFileWriter() = default;
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -75,14 +98,19 @@ public:
     /// Maps and validates header and section table (magic, version, table bounds, section bounds and alignment,
     /// duplicate tags). Section checksums are checked here for every section whose tag is not in `lazy_tags`;
     /// lazy ones (large, e.g. passage data) are checked by verify().
-    static IndexFile open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags = {});
+    /// check_sections = false skips every section checksum (the writer reading the table it appends to).
+    static IndexFile open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags = {},
+                          bool check_sections = true);
 
     const std::filesystem::path& path() const { return path_; }
     uint32_t format_version() const { return version_; }
+    uint32_t generation() const { return generation_; }  // 1 for version-1 files
     const std::vector<SectionInfo>& sections() const { return sections_; }
     bool has(uint32_t tag) const;
-    /// The bytes of a section; throws FormatError naming the section if it is missing.
+    /// The bytes of a section; throws FormatError naming the section if it is missing or appears more than once.
     std::span<const std::byte> section(uint32_t tag) const;
+    /// Every section with this tag, in table order (empty when none): a segmented section.
+    std::vector<std::span<const std::byte>> segments(uint32_t tag) const;
     /// A section as an array of T: throws FormatError naming the section if missing or its size is not a
     /// multiple of sizeof(T) (or, when expected_count is given, not exactly that many items).
     template <class T>
@@ -95,7 +123,10 @@ public:
     }
     /// Recomputes every checksum; throws FormatError naming the first bad section.
     void verify() const;
-    uint64_t file_size() const;
+    uint64_t file_size() const;        // bytes on disk when opened
+    uint64_t committed_size() const;   // end of this generation's table (bytes past it belong to no generation)
+    uint64_t live_bytes() const;       // bytes of this generation's sections, table and header (the rest of the
+                                       // file is older generations' garbage, reclaimed by compaction)
 
 private:
     void check_array(uint32_t tag, size_t bytes, size_t item, std::optional<size_t> expected) const;
@@ -104,7 +135,11 @@ private:
     std::shared_ptr<const void> map_;  // keeps the mapping alive; copies share it
     const std::byte* data_ = nullptr;
     uint64_t size_ = 0;
+    uint64_t committed_ = 0;
     uint32_t version_ = 0;
+    uint32_t generation_ = 0;
+    int slot_ = 0;  // header slot of this generation
+    friend class IndexFileWriter;
     std::vector<SectionInfo> sections_;
 };
 

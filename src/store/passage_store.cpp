@@ -124,6 +124,7 @@ struct PassageStoreWriter::Impl {
     uint32_t block_first = 0;
     uint32_t count = 0;
     uint64_t raw_text = 0;
+    uint64_t offset_base = 0;      // PSGD bytes of the earlier segments (continue_after)
 
     size_t open_block_bytes() const { return 4 + 4 * ends.size() + records.size(); }
 
@@ -141,7 +142,7 @@ struct PassageStoreWriter::Impl {
         size_t n = ZSTD_compress2(cctx.get(), frame.data(), frame.size(), raw.data(), raw.size());
         LEANN_CHECK(!ZSTD_isError(n), ZSTD_getErrorName(n));
         LEANN_CHECK(n <= std::numeric_limits<uint32_t>::max());
-        const size_t offset = data.size();
+        const uint64_t offset = offset_base + data.size();
         data.insert(data.end(), frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
 
         put_le<uint64_t>(index, offset);
@@ -202,6 +203,15 @@ size_t PassageStoreWriter::block_count() const {
     return impl_->index.size() / kBlockEntryBytes;
 }
 
+void PassageStoreWriter::continue_after(const PassageStore& previous) {
+    auto& w = *impl_;
+    LEANN_CHECK(w.count == 0 && w.index.empty(), "continue_after on a writer that already holds passages");
+    w.count = w.block_first = static_cast<uint32_t>(previous.size());
+    w.offset_base = previous.compressed_bytes();
+    const auto table = previous.block_table();
+    w.index.assign(table.begin(), table.end());
+}
+
 void PassageStoreWriter::write(IndexFileWriter& out) {
     impl_->close_block();
     out.add_section(kPassageData, impl_->data);
@@ -212,7 +222,7 @@ void PassageStoreWriter::write(IndexFileWriter& out) {
 // Reader
 
 PassageStore::PassageStore(const IndexFile& file, size_t expected_count)
-    : data_(file.section(kPassageData)), count_(expected_count), path_(file.path().string()) {
+    : segments_(file.segments(kPassageData)), count_(expected_count), path_(file.path().string()) {
     static_assert(sizeof(Block) == kBlockEntryBytes && offsetof(Block, size) == 8 && offsetof(Block, first_node) == 12);
     blocks_ = file.array<Block>(kPassageIndex);
     auto fail = [&](const std::string& what) {
@@ -223,6 +233,15 @@ PassageStore::PassageStore(const IndexFile& file, size_t expected_count)
     if (expected_count == 0 && !blocks_.empty())
         fail(std::to_string(blocks_.size()) + " blocks for an index without passages");
     if (expected_count > 0 && blocks_.empty()) fail("no blocks for " + std::to_string(expected_count) + " passages");
+    if (segments_.empty()) throw FormatError(path_ + ": section PSGD is missing");
+    // PSGD may come in segments (one per generation that added passages): offsets run over their concatenation,
+    // and no frame crosses from one segment into the next.
+    uint64_t total = 0;
+    for (const auto& seg : segments_) {
+        segment_starts_.push_back(total);
+        total += seg.size();
+    }
+    total_bytes_ = total;
 
     uint64_t next_offset = 0;
     for (size_t b = 0; b < blocks_.size(); ++b) {
@@ -239,14 +258,26 @@ PassageStore::PassageStore(const IndexFile& file, size_t expected_count)
         // Frames are packed back to back from the start of PSGD, so every offset is known before it is used.
         if (block.offset != next_offset)
             fail(where + "offset " + std::to_string(block.offset) + ", expected " + std::to_string(next_offset));
-        if (block.size == 0 || block.size > data_.size() - next_offset)
+        if (block.size == 0 || block.size > total_bytes_ - next_offset)
             fail(where + "size " + std::to_string(block.size) + " runs past the end of PSGD (" +
-                 std::to_string(data_.size()) + " bytes)");
+                 std::to_string(total_bytes_) + " bytes)");
+        const size_t seg = segment_of(block.offset);
+        if (block.offset + block.size > segment_starts_[seg] + segments_[seg].size())
+            fail(where + "frame crosses the end of PSGD segment " + std::to_string(seg));
         next_offset += block.size;
     }
-    if (next_offset != data_.size())
-        fail("blocks cover " + std::to_string(next_offset) + " of the " + std::to_string(data_.size()) +
+    if (next_offset != total_bytes_)
+        fail("blocks cover " + std::to_string(next_offset) + " of the " + std::to_string(total_bytes_) +
              " bytes of PSGD");
+}
+
+size_t PassageStore::segment_of(uint64_t offset) const {
+    auto it = std::upper_bound(segment_starts_.begin(), segment_starts_.end(), offset);
+    return static_cast<size_t>(it - segment_starts_.begin()) - 1;  // segment_starts_[0] == 0
+}
+
+std::span<const std::byte> PassageStore::block_table() const {
+    return std::as_bytes(blocks_);
 }
 
 size_t PassageStore::block_of(uint32_t node) const {
@@ -259,7 +290,8 @@ std::string PassageStore::read_block(size_t b) const {
     auto corrupt = [&](const std::string& what) {
         throw FormatError(path_ + ": section PSGD: block " + std::to_string(b) + ": " + what + " (file is corrupt)");
     };
-    const auto frame = data_.subspan(blocks_[b].offset, blocks_[b].size);
+    const size_t seg = segment_of(blocks_[b].offset);
+    const auto frame = segments_[seg].subspan(blocks_[b].offset - segment_starts_[seg], blocks_[b].size);
     // RFC 8878: magic 0xFD2FB528, then the frame header descriptor whose bit 2 is the content checksum flag.
     if (frame.size() < 6 || load_u32(reinterpret_cast<const char*>(frame.data())) != ZSTD_MAGICNUMBER ||
         (std::to_integer<unsigned>(frame[4]) & 0x04u) == 0)

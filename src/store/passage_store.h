@@ -27,6 +27,8 @@ struct Passage {
     std::string metadata;  // a JSON object as text ("{}" when none)
 };
 
+class PassageStore;
+
 /// Collects passages in node order and writes them as the two sections.
 class PassageStoreWriter {
 public:
@@ -42,7 +44,10 @@ public:
     /// Compressed bytes (the PSGD size) and blocks so far; final once write() has run. For stats.
     uint64_t compressed_bytes() const;
     size_t block_count() const;
-    /// Writes PSGD and PSGI into the file.
+    /// Continues an existing store (an update): node ids start at previous.size(), and write() emits a new PSGD
+    /// segment with the new blocks and a whole PSGI (the previous block table plus the new entries). Call before add().
+    void continue_after(const PassageStore& previous);
+    /// Writes PSGD (a segment, after continue_after) and PSGI into the file.
     void write(IndexFileWriter& out);
 
 private:
@@ -68,8 +73,10 @@ public:
     /// Decompresses and checks every block (for `leann verify`).
     void verify() const;
 
-    uint64_t compressed_bytes() const { return data_.size(); }  // PSGD size, for stats
+    uint64_t compressed_bytes() const { return total_bytes_; }  // PSGD size (all segments), for stats
     size_t block_count() const { return blocks_.size(); }
+    /// The block table as stored (PSGI bytes), for a writer that continues this store.
+    std::span<const std::byte> block_table() const;
 
 private:
     struct Block {            // one PSGI entry, exactly as on disk (16 bytes, little-endian)
@@ -80,8 +87,11 @@ private:
     std::string read_block(size_t b) const;  // decompressed bytes of block b
     size_t block_of(uint32_t node) const;
     size_t block_records(size_t b) const;  // records in block b, by the block table
+    size_t segment_of(uint64_t offset) const;
 
-    std::span<const std::byte> data_;
+    std::vector<std::span<const std::byte>> segments_;  // PSGD segments, in table order
+    std::vector<uint64_t> segment_starts_;              // offset of each in their concatenation
+    uint64_t total_bytes_ = 0;
     std::span<const Block> blocks_;
     size_t count_ = 0;
     std::string path_;

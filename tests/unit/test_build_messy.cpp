@@ -172,7 +172,11 @@ TEST(BuildMessyTree, UnchangedTreeIsRecognisedAndChangesRebuild) {
     const auto changed = t.build();
     ASSERT_EQ(changed.status, 0) << changed.out;
     EXPECT_EQ(last_json_line(changed.out)["up_to_date"], false);
-    EXPECT_EQ(last_json_line(changed.out)["files"], t.good.size() + 1);
+    // An update: only the new file is read and embedded; everything else is kept.
+    EXPECT_EQ(last_json_line(changed.out)["files"], 1) << changed.out;
+    EXPECT_EQ(last_json_line(changed.out)["files_added"], 1) << changed.out;
+    EXPECT_EQ(last_json_line(changed.out)["embedded"], 1) << changed.out;
+    EXPECT_EQ(last_json_line(changed.out)["chunks_removed"], 0) << changed.out;
 
     const auto other_settings = t.build(" --chunk-size 64");
     EXPECT_EQ(last_json_line(other_settings.out)["up_to_date"], false) << other_settings.out;
