@@ -308,7 +308,16 @@ UpdateStats IndexWriter::Impl::full_build(std::span<const std::filesystem::path>
     stats.files_added = files.size();
     stats.chunks_added = stats.embedded = documents.size();
 
-    const BuildOptions build = build_options();
+    BuildOptions build = build_options();
+    const size_t max_len = encoder->info().max_seq_length;
+    build.chunking = nlohmann::json{{"chunk_size", std::min(sync.files.chunk_tokens, max_len)},
+                                    {"chunk_overlap", sync.files.chunk_overlap},
+                                    {"code_chunk_size", std::min(sync.files.code_chunk_tokens, max_len)},
+                                    {"code_chunk_overlap", sync.files.code_chunk_overlap},
+                                    {"unit", "model tokens"},
+                                    {"jsonl", "one record = one chunk"},
+                                    {"sources", settings["roots"]}}
+                         .dump();
     const std::vector<float> vectors = index::embed_documents(documents, *encoder, metric(), build);
     const IndexModel model{encoder->info().name, encoder->info().content_hash, encoder->dims()};
     index::write_index(path, documents, vectors.data(), model, metric(), build,

@@ -373,7 +373,8 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
                std::to_string(kFormatVersion) + "): upgrade leann");
     if (version < kOldestFormatVersion)
         v.fail("format version " + std::to_string(version) + " is older than this build reads (version " +
-               std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + "): rebuild the index");
+               std::to_string(kFormatVersion) + ", and version " + std::to_string(kOldestFormatVersion) +
+               "): rebuild the index");
 
     // Version 1: one header. Version 2: two slots; the valid one with the higher generation is current (the other
     // is the previous generation, or being rewritten by a writer right now, or never written).

@@ -2,6 +2,7 @@
 // index equal to a fresh read of the tree after any sequence of edits, survive kill -9 at any step, lock out a
 // second writer, and never disturb readers in other processes. Also: version-1 files still open.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
+#include "cli_runner.h"
 #include "leann/encoder.h"
 #include "leann/index.h"
 #include "leann/ingest.h"
@@ -384,6 +387,114 @@ TEST(LivingIndex, ReadersInOtherProcessesNeverFailDuringUpdates) {
     int status = 0;
     ::waitpid(reader, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a reader failed while the index was updated";
+}
+
+
+/// `leann watch` as a child process with its stdout on a pipe.
+class WatchProcess {
+public:
+    explicit WatchProcess(const std::vector<std::string>& args) {
+        int fds[2];
+        if (::pipe(fds) != 0) throw Error("pipe");
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(fds[1], 1);
+            ::close(fds[0]);
+            ::close(fds[1]);
+            std::vector<char*> argv;
+            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        fd_ = fds[0];
+    }
+    ~WatchProcess() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGINT);
+            int status = 0;
+            ::waitpid(pid_, &status, 0);
+        }
+        ::close(fd_);
+    }
+    /// The next line of output, or nullopt when none comes within `timeout_ms`.
+    std::optional<std::string> next_line(int timeout_ms) {
+        for (;;) {
+            if (auto nl = buffer_.find('\n'); nl != std::string::npos) {
+                std::string line = buffer_.substr(0, nl);
+                buffer_.erase(0, nl + 1);
+                return line;
+            }
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
+            char chunk[4096];
+            const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+            if (n <= 0) return std::nullopt;
+            buffer_.append(chunk, size_t(n));
+        }
+    }
+    int stop() {
+        ::kill(pid_, SIGINT);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return status;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int fd_ = -1;
+    std::string buffer_;
+};
+
+TEST(LivingIndex, WatchFollowsAnEditedTreeToTheSameContentAsAFreshRead) {
+    Tree t;
+    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    for (int i = 0; i < 10; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
+    const std::string index = t.index().string();
+    ASSERT_EQ(testing::run_cli("build --index " + index + " --docs " + t.root().string() + " --model " +
+                               model.string() + " < /dev/null").status,
+              0);
+    for (const auto& mode : {std::string("inotify"), std::string("poll")}) {
+        std::vector<std::string> args = {LEANN_CLI_PATH, "watch", "--index", index, "--json", "--model",
+                                         model.string(), "--debounce-ms", "100", "--poll-ms", "100"};
+        if (mode == "poll") args.push_back("--poll");
+        WatchProcess watch(args);
+        ASSERT_TRUE(watch.next_line(20000)) << mode << ": no catch-up line";
+        const auto encoder = Encoder::load(model);
+        FileOptions files;
+        // Waits for update lines until the index holds exactly what a fresh read of the tree gives.
+        auto converges = [&](const std::string& what) {
+            for (int lines = 0; lines < 50; ++lines) {
+                const Index idx = Index::open(t.index());
+                if (live_content(idx) == fresh_content(t.root(), *encoder, files)) {
+                    EXPECT_NO_THROW(idx.verify()) << mode << ": " << what;
+                    return true;
+                }
+                if (!watch.next_line(20000)) break;
+            }
+            ADD_FAILURE() << mode << ": the index did not converge after " << what;
+            return false;
+        };
+        const std::string tag = mode == "poll" ? "p" : "i";
+        // An editor's save: write a temporary file, rename it over the original.
+        write(t.root() / "n1.md.swp", note(1, mode == "poll" ? 3 : 2));
+        fs::rename(t.root() / "n1.md.swp", t.root() / "n1.md");
+        if (!converges("a rename-over save")) return;
+        fs::create_directories(t.root() / ("new" + tag) / "deeper");
+        write(t.root() / ("new" + tag) / "deeper" / "x.md", note(50, mode == "poll"));
+        if (!converges("a new folder")) return;
+        fs::remove(t.root() / ("n" + std::to_string(mode == "poll" ? 3 : 2) + ".md"));
+        if (!converges("a deletion")) return;
+        write(t.root() / ".gitignore", "n4.md\nn5.md\n");
+        if (!converges("a .gitignore edit")) return;
+        for (int i = 0; i < 500; ++i)
+            write(t.root() / ("burst" + tag) / ("b" + std::to_string(i) + ".md"), note(1000 + i, mode == "poll"));
+        if (!converges("a burst of 500 files")) return;
+        const int status = watch.stop();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << mode << ": Ctrl-C should stop it cleanly";
+    }
 }
 
 }  // namespace

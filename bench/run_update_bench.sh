@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Living indexes: cost of updating an index in place (`leann build` on an existing index, `leann watch`).
+#
+#   bench/run_update_bench.sh            # GLOSS_FILES=2000 (x 10 glosses = 20,000 glosses)
+#   GLOSS_FILES=200 bench/run_update_bench.sh     # a quick run
+#
+# Works in LEANN_HOME=$(mktemp -d) (the model folder is linked from $LEANN_MODELS, default
+# ~/.local/share/leann/models), so the user's indexes are never touched. The text tree goes to
+# bench/data/update_tree (git-ignored), raw JSON lines to bench/results/update_bench.jsonl, the summary to
+# bench/results/update_bench.json. Steps:
+#   1. tree of GLOSS_FILES .txt files, 10 WordNet glosses each, one per paragraph (bench/update_tree.py)
+#   2. initial build; then 5 x (replace one gloss paragraph in one file, `leann build` again)
+#   3. 3 x (delete 10% of the files, add as many new files of unused glosses, `leann build` again);
+#      `leann verify --recall 200` and `leann stats --json`; a fresh index of the final tree, same verify
+#   4. `leann watch --json` in the background; 20 x (append a sentence to one file, time until its JSON line)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LEANN=${LEANN:-build/bin/leann}
+FILES=${GLOSS_FILES:-2000}
+CHUNK_OPTS=(--chunk-size 48 --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
+export LEANN_HOME=$(mktemp -d)
+ln -s "${LEANN_MODELS:-$HOME/.local/share/leann/models}" "$LEANN_HOME/models"
+TREE=bench/data/update_tree
+RAW=bench/results/update_bench.jsonl
+mkdir -p bench/data bench/results
+rm -rf "$TREE" "$TREE.state.json"
+: > "$RAW"
+WATCH_PID=
+cleanup() { [ -n "$WATCH_PID" ] && kill -INT "$WATCH_PID" 2>/dev/null; rm -rf "$LEANN_HOME"; }
+trap cleanup EXIT
+
+# rec STEP [key=value...]: wrap one JSON object from stdin with "step" and extra fields, append to $RAW
+rec() { python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+extra = dict(a.split("=", 1) for a in sys.argv[2:])
+for k, v in extra.items():
+    try: extra[k] = json.loads(v)
+    except ValueError: pass
+print(json.dumps({"step": sys.argv[1], **extra, **d}))' "$@" | tee -a "$RAW"; }
+# verify_json STEP NAME: `leann verify --recall 200` (a text report) turned into JSON
+verify_json() {
+  local t0 t1 out
+  t0=$(date +%s.%N); out=$("$LEANN" verify "$2" --recall 200 2>&1); t1=$(date +%s.%N)
+  printf '%s\n' "$out" >&2
+  python3 -c '
+import json, re, sys
+out, t = sys.argv[1], float(sys.argv[3]) - float(sys.argv[2])
+m = re.search(r"recall@(\d+) ([0-9.]+) over (\d+) sampled queries \(complexity (\d+)\): ([0-9.]+) recomputations and ([0-9.]+)s per query", out)
+c = re.search(r"\((\d+) live chunks, (\d+) deleted, generation (\d+)\)", out)
+d = {"ok": " OK " in out, "seconds": round(t, 2), "text": out}
+if m: d.update(k=int(m[1]), recall=float(m[2]), queries=int(m[3]), complexity=int(m[4]), recomputations=float(m[5]), s_per_query=float(m[6]))
+if c: d.update(live=int(c[1]), deleted=int(c[2]), generation=int(c[3]))
+print(json.dumps(d))' "$out" "$t0" "$t1" | rec "$1" name="$2"
+}
+stats_json() { "$LEANN" stats "$2" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps({k: d.get(k) for k in ("nodes", "chunks", "deleted", "generation", "file_bytes", "reclaimable_bytes", "edges", "raw_text_bytes")}))' | rec "$1" name="$2"; }
+
+echo "== machine: $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}" >&2
+echo "{\"cpu\": \"$(lscpu | grep 'Model name' | sed 's/.*: *//')\", \"nproc\": $(nproc), \"openblas_coretype\": \"${OPENBLAS_CORETYPE-unset}\", \"date\": \"$(date -u +%FT%TZ)\", \"files\": $FILES, \"chunk_opts\": \"${CHUNK_OPTS[*]}\"}" | rec env
+
+echo "== 1. tree" >&2
+python3 bench/update_tree.py init "$TREE" --files "$FILES" | rec tree
+
+echo "== 2. initial build, then 5 one-file edits" >&2
+"$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec build_initial
+for r in 1 2 3 4 5; do
+  edit=$(python3 bench/update_tree.py edit "$TREE" --round "$r")
+  "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec edit round="$r" what="$edit"
+done
+
+echo "== 3. churn: 3 x (delete 10%, add 10%)" >&2
+for r in 1 2 3; do
+  ch=$(python3 bench/update_tree.py churn "$TREE" --round "$r")
+  "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec churn round="$r" what="$ch"
+done
+stats_json stats_updated upd
+verify_json verify_updated upd
+"$LEANN" build fresh --docs "$TREE" "${CHUNK_OPTS[@]}" | rec build_fresh
+stats_json stats_fresh fresh
+verify_json verify_fresh fresh
+
+echo "== 4. watch latency: 20 appends" >&2
+WOUT=$LEANN_HOME/watch.out; WERR=$LEANN_HOME/watch.err
+"$LEANN" watch upd --json > "$WOUT" 2> "$WERR" &
+WATCH_PID=$!
+until grep -q '^watching' "$WERR"; do   # ready once it says it is watching (after its first status line)
+  kill -0 "$WATCH_PID" 2>/dev/null || { cat "$WERR" >&2; exit 1; }
+  sleep 0.02
+done
+for r in $(seq 1 20); do
+  n=$(wc -l < "$WOUT")
+  t0=$(date +%s.%N)
+  what=$(python3 bench/update_tree.py append "$TREE" --round "$r")
+  t0=$(date +%s.%N)          # the save is done: latency counts from here
+  deadline=$(( $(date +%s) + 120 ))
+  while [ "$(wc -l < "$WOUT")" -le "$n" ]; do
+    [ "$(date +%s)" -gt "$deadline" ] && { echo "no watch line after 120 s" >&2; cat "$WERR" >&2; exit 1; }
+    sleep 0.01
+  done
+  t1=$(date +%s.%N)
+  sed -n "$((n + 1))p" "$WOUT" | rec watch round="$r" latency_s="$(python3 -c "print(round($t1 - $t0, 4))")" what="$what"
+  lines=$(wc -l < "$WOUT")
+  [ "$lines" -gt $((n + 1)) ] && echo "note: $((lines - n)) watch lines for round $r" >&2
+done
+kill -INT "$WATCH_PID"; wait "$WATCH_PID" && wrc=0 || wrc=$?
+WATCH_PID=
+echo "{\"exit\": $wrc, \"stderr\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$WERR")}" | rec watch_exit
+stats_json stats_after_watch upd
+
+python3 - "$RAW" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = lambda s: [r for r in rows if r["step"] == s]
+def med(xs): return statistics.median(xs)
+edits = by("edit")
+watch = sorted(r["latency_s"] for r in by("watch"))
+b0 = by("build_initial")[0]
+s = {
+  "env": by("env")[0],
+  "initial_build": {k: b0[k] for k in ("seconds", "chunks", "embedded", "index_bytes", "stage_seconds")},
+  "edit_median": {
+    "seconds": med([r["seconds"] for r in edits]), "embedded": med([r["embedded"] for r in edits]),
+    "bytes_written": med([r["bytes_written"] for r in edits]), "index_bytes": med([r["index_bytes"] for r in edits]),
+    "written_share": med([r["bytes_written"] / r["index_bytes"] for r in edits]),
+  },
+  "edits": [{k: r.get(k) for k in ("round", "seconds", "embedded", "chunks_added", "chunks_removed", "chunks_changed", "files_changed", "bytes_written", "index_bytes", "generation", "compacted", "stage_seconds")} for r in edits],
+  "churn": [{k: r.get(k) for k in ("round", "seconds", "files_added", "files_removed", "embedded", "chunks", "chunks_added", "chunks_removed", "bytes_written", "index_bytes", "generation", "compacted")} for r in by("churn")],
+  "stats_updated": by("stats_updated")[0], "stats_fresh": by("stats_fresh")[0],
+  "verify_updated": {k: v for k, v in by("verify_updated")[0].items() if k != "text"},
+  "verify_fresh": {k: v for k, v in by("verify_fresh")[0].items() if k != "text"},
+  "build_fresh": {k: by("build_fresh")[0][k] for k in ("seconds", "chunks", "embedded", "index_bytes")},
+  "watch": {"n": len(watch), "p50_s": med(watch) if watch else None, "max_s": max(watch) if watch else None,
+            "latencies_s": watch, "embedded": [r.get("embedded") for r in by("watch")],
+            "update_seconds": [r.get("seconds") for r in by("watch")], "exit": by("watch_exit")[0]["exit"]},
+}
+json.dump(s, open("bench/results/update_bench.json", "w"), indent=2)
+print(json.dumps(s, indent=2))
+PY
