@@ -7,10 +7,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <thread>
 
 #include "args.h"
 #include "commands.h"
+#include "follow.h"
+#include "interrupt.h"
 #include "http_server.h"
 #include "leann/catalog.h"
 #include "leann/error.h"
@@ -36,6 +39,8 @@ Options:
   --token T            require "Authorization: Bearer T" on every request but GET /health and the page
                        (default: $LEANN_TOKEN; prefer the variable: arguments show in `ps`)
   --preload            open every index (and load its model) before listening
+  --watch              keep every index current: follow its folders and update it as files change (as
+                       `leann watch` does); searches switch to each new generation as it lands
   --model PATH         use this model folder for every index (must be the model they were built with)
   --threads N          requests worked on at once (default: max(4, cores))
   --encoder-threads N  threads of each encoder's forward pass (default: all cores)
@@ -109,7 +114,7 @@ int run_serve(const std::vector<std::string>& argv) {
     Args args(
         argv,
         {"host", "port", "token", "threads", "encoder-threads", "cache", "queue", "timeout-s", "max-body-kb", "model"},
-        {"help", "h", "preload"});
+        {"help", "h", "preload", "watch"});
     if (args.has("help") || args.has("h")) {
         std::fputs(serve_usage, stdout);
         return 0;
@@ -167,7 +172,40 @@ int run_serve(const std::vector<std::string>& argv) {
             std::_Exit(130);
         }
     });
+    // --watch: one follower per index; the catalog reopens an index when an update lands.
+    std::atomic<bool> stopping{false};
+    std::vector<std::thread> followers;
+    if (args.has("watch")) {
+        for (const IndexSummary& row : list_indexes()) {
+            if (!row.error.empty()) continue;
+            followers.emplace_back([&, row] {
+                try {
+                    FollowOptions follow;
+                    follow.threads = 1;  // updates share the machine with the searches
+                    follow.stop = [&] { return stopping.load(); };
+                    follow.check = [&] {
+                        if (stopping.load()) throw Interrupted();
+                    };
+                    follow.on_update = [name = row.name](const UpdateStats& u) {
+                        if (!u.up_to_date)
+                            std::fprintf(stderr, "leann serve: updated '%s': %zu chunks embedded, %zu removed, "
+                                                 "generation %u, %.2fs\n",
+                                         name.c_str(), u.embedded, u.chunks_removed, u.generation, u.seconds);
+                    };
+                    follow.on_message = [](const std::string& line) {
+                        std::fprintf(stderr, "leann serve: %s\n", line.c_str());
+                    };
+                    follow_index(row.path, catalog.encoder(row.model), follow);
+                } catch (const Interrupted&) {
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "leann serve: not following '%s': %s\n", row.name.c_str(), e.what());
+                }
+            });
+        }
+    }
     http.run();
+    stopping = true;
+    for (auto& t : followers) t.join();
     stop_signals.finish();
     watcher.join();
     return 0;

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "follow.h"
 #include "index_args.h"
 #include "interrupt.h"
 #include "leann/catalog.h"
@@ -86,61 +87,36 @@ int run_watch(const std::vector<std::string>& argv) {
     const std::filesystem::path path = index_path(args, shift);
     if (!std::filesystem::exists(path))
         throw Error("no index at " + path.string() + " (build one first: leann build NAME --docs PATH...)");
-    SyncRecipe recipe = [&] {
+    const std::string model_name = Index::open(path).model().name;
+    // Relative roots name files relative to where the build ran: follow from there, so ids stay the same.
+    const SyncRecipe recipe = [&] {
         const Index index = Index::open(path);
         return recorded_sync(index);
     }();
-    const std::string model_name = Index::open(path).model().name;
-    // Relative roots name files relative to where the build ran: watch from there, so ids stay the same.
     std::error_code ec;
     std::filesystem::current_path(recipe.cwd, ec);
     if (ec) throw Error(recipe.cwd.string() + ": cannot enter the folder the index was built from: " + ec.message());
-    recipe.sync.files.skip_folders = {leann_home()};
-    recipe.build.threads = args.get_size("threads", 0);
+    FollowOptions follow;
+    follow.threads = args.get_size("threads", 0);
     EncoderOptions encoder_options;
-    encoder_options.threads = recipe.build.threads;
-    std::shared_ptr<Encoder> encoder =
-        Encoder::load(resolve_model(args.get("model", model_name)), encoder_options);
+    encoder_options.threads = follow.threads;
+    std::shared_ptr<Encoder> encoder = Encoder::load(resolve_model(args.get("model", model_name)), encoder_options);
 
     InterruptScope interrupts;
     const bool json = args.has("json");
-    auto update = [&] {
-        WriterOptions options;
-        options.build = recipe.build;
-        options.wait = true;  // a `leann build` of the same index runs first, then this
-        IndexWriter writer(path, encoder, options);
-        writer.set_progress([](std::string_view, size_t, size_t) { check_interrupt(); });
-        const UpdateStats u = writer.sync(recipe.roots, recipe.sync);
-        for (const auto& w : u.report.warnings)
-            if (!u.up_to_date) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    follow.watch.debounce = std::chrono::milliseconds(args.get_size("debounce-ms", 300));
+    follow.watch.poll_interval = std::chrono::milliseconds(args.get_size("poll-ms", 1000));
+    follow.watch.force_polling = args.has("poll");
+    follow.stop = interrupt_requested;
+    follow.check = check_interrupt;
+    follow.on_update = [&](const UpdateStats& u) {
+        if (!u.up_to_date)
+            for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
         print_line(u, json);
     };
-
-    WatchOptions watch;
-    watch.debounce = std::chrono::milliseconds(args.get_size("debounce-ms", 300));
-    watch.poll_interval = std::chrono::milliseconds(args.get_size("poll-ms", 1000));
-    watch.force_polling = args.has("poll");
-    watch.include_hidden = recipe.sync.files.include_hidden;
-    watch.skip_folders = {leann_home()};
-    Watcher watcher(recipe.roots, watch);
-    std::fprintf(stderr, "watching %zu %s for %s (%s); Ctrl-C stops\n", recipe.roots.size(),
-                 recipe.roots.size() == 1 ? "path" : "paths", path.string().c_str(), watcher.describe().c_str());
+    follow.on_message = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     try {
-        update();  // catch up with what changed while nobody watched
-        while (!interrupt_requested()) {
-            const auto batch = watcher.wait(std::chrono::milliseconds(200));
-            if (!batch) continue;
-            try {
-                update();
-            } catch (const Interrupted&) {
-                throw;
-            } catch (const IndexLockedError&) {
-                throw;
-            } catch (const Error& e) {
-                // One bad update (a file tree that emptied, say) is reported; watching goes on.
-                std::fprintf(stderr, "%s  update failed: %s\n", clock_now().c_str(), e.what());
-            }
-        }
+        follow_index(path, encoder, follow);
     } catch (const Interrupted&) {
     }
     std::fprintf(stderr, "stopped; %s is consistent\n", path.string().c_str());

@@ -101,7 +101,7 @@ struct IndexFileWriter::Impl {
     const std::filesystem::path& target() const { return append ? path : tmp_path; }
     [[noreturn]] void fail(const std::string& what, int err) const {
         std::string message = target().string() + ": " + what + ": " + errno_text(err);
-        if (err == ENOSPC || err == EDQUOT)
+        if (err == ENOSPC || err == EDQUOT || err == EFBIG)
             message += append ? " (the index is unchanged: its previous generation is intact)"
                               : " (nothing was replaced: an older index there is intact)";
         throw Error(message);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -389,6 +390,42 @@ TEST(LivingIndex, ReadersInOtherProcessesNeverFailDuringUpdates) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a reader failed while the index was updated";
 }
 
+
+TEST(LivingIndex, AFullDiskLeavesThePreviousGeneration) {
+    Tree t;
+    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    for (int i = 0; i < 30; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
+    const fs::path roots[] = {t.root()};
+    {
+        IndexWriter writer(t.index(), std::shared_ptr<Encoder>(Encoder::load(model)));
+        writer.sync(roots, {});
+    }
+    for (int i = 0; i < 30; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 1));
+    const uint64_t size = fs::file_size(t.index());
+    const fs::path message = t.dir() / "message";
+    // The file may grow by 2 KiB only: the write fails part-way (EFBIG stands in for ENOSPC).
+    const int status = in_child([&] {
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{size + 2048, size + 2048};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        IndexWriter writer(t.index(), std::shared_ptr<Encoder>(Encoder::load(model)));
+        try {
+            writer.sync(roots, {});
+        } catch (const Error& e) {
+            std::ofstream(message) << e.what();
+            throw;
+        }
+    });
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << "the update should fail";
+    std::string text;
+    std::getline(std::ifstream(message), text);
+    EXPECT_NE(text.find(t.index().string()), std::string::npos) << text;
+    EXPECT_NE(text.find("previous generation is intact"), std::string::npos) << text;
+    const Index index = Index::open(t.index());
+    EXPECT_EQ(index.stats().generation, 1u);
+    EXPECT_EQ(fs::file_size(t.index()), size) << "the partial generation is cut off";
+    EXPECT_NO_THROW(index.verify());
+}
 
 /// `leann watch` as a child process with its stdout on a pipe.
 class WatchProcess {
