@@ -26,6 +26,7 @@
 #include "leann/index.h"
 #include "leann/model.h"
 #include "npy.h"
+#include "index/index_impl.h"
 #include "search/vector_source.h"
 #include "util/distance.h"
 #include "util/thread_pool.h"
@@ -234,7 +235,8 @@ int run(const Options& o) {
                 for (size_t q = 0; q < queries.rows; ++q) {
                     const auto t = clock_type::now();
                     const leann::SearchResult r =
-                        index.search_vector({queries.row(q), dim}, s, &oracle, /*with_passages=*/false);
+                        leann::detail::IndexInternals::search(index, {queries.row(q), dim}, s, &oracle,
+                                                             /*with_passages=*/false);
                     times.push_back(seconds_since(t));
                     r3 += recall(r.hits, gt.row(q), 3);
                     r10 += recall(r.hits, gt.row(q), 10);

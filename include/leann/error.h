@@ -13,6 +13,12 @@ public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+/// A corrupt, truncated, foreign or incompatible index file; the message names the file and the section.
+class FormatError : public Error {
+public:
+    using Error::Error;
+};
+
 /// A model folder or one of its files is missing, truncated or inconsistent.
 class ModelError : public Error {
 public:

@@ -100,9 +100,6 @@ struct SearchResult {
     double seconds = 0;         // query embedding + search + passage reads
 };
 
-namespace search {
-class VectorSource;
-}
 namespace detail {
 struct IndexInternals;  // the library's own access to an open index (the writer builds on it)
 }
@@ -138,9 +135,8 @@ public:
 
     /// Embeds the query (query role) and searches. Thread-safe (each call uses its own scratch).
     SearchResult search(std::string_view query, const SearchOptions& options) const;
-    /// Searches with a ready query vector; `source` overrides the recompute path (benchmarks plug an oracle).
-    SearchResult search_vector(std::span<const float> query, const SearchOptions& options,
-                               search::VectorSource* source = nullptr, bool with_passages = true) const;
+    /// Searches with a ready query vector (dims floats, as the encoder gives them). Thread-safe.
+    SearchResult search_vector(std::span<const float> query, const SearchOptions& options) const;
 
     /// Sets the per-process cache of recomputed embeddings (in vectors; 0 disables). Default 16384.
     /// Not thread-safe: call before searching.

@@ -197,9 +197,14 @@ SearchResult Index::search(std::string_view query, const SearchOptions& options)
     return result;
 }
 
-SearchResult Index::search_vector(std::span<const float> query, const SearchOptions& options,
-                                  search::VectorSource* source, bool with_passages) const {
-    Impl& x = *impl_;
+SearchResult Index::search_vector(std::span<const float> query, const SearchOptions& options) const {
+    return detail::IndexInternals::search(*this, query, options, nullptr, true);
+}
+
+SearchResult detail::IndexInternals::search(const Index& index, std::span<const float> query,
+                                            const SearchOptions& options, search::VectorSource* source,
+                                            bool with_passages) {
+    Index::Impl& x = *index.impl_;
     const auto start = std::chrono::steady_clock::now();
     if (query.size() != x.info.dim)
         throw Error("query has " + std::to_string(query.size()) + " dims, the index " + std::to_string(x.info.dim));

@@ -73,6 +73,10 @@ namespace detail {
 struct IndexInternals {
     using Impl = Index::Impl;
     static const Impl& of(const Index& index) { return *index.impl_; }
+    /// Index::search_vector with the recompute path replaced by `source` (benchmarks plug an oracle; the index's
+    /// hub cache stays in front of it, without the LRU, so counts stay per query).
+    static SearchResult search(const Index& index, std::span<const float> query, const SearchOptions& options,
+                               search::VectorSource* source, bool with_passages);
 };
 }  // namespace detail
 

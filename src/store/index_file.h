@@ -22,12 +22,6 @@
 
 namespace leann {
 
-/// A corrupt, truncated, foreign or incompatible index file.
-class FormatError : public Error {
-public:
-    using Error::Error;
-};
-
 namespace store {
 
 constexpr uint32_t fourcc(const char (&s)[5]) {
