@@ -3,7 +3,9 @@
 // second writer, and never disturb readers in other processes. Also: version-1 files still open.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -425,6 +427,27 @@ TEST(LivingIndex, AFullDiskLeavesThePreviousGeneration) {
     EXPECT_EQ(index.stats().generation, 1u);
     EXPECT_EQ(fs::file_size(t.index()), size) << "the partial generation is cut off";
     EXPECT_NO_THROW(index.verify());
+}
+
+TEST(LivingIndex, ConcurrentBuildIsRefusedNotLost) {
+    Tree t;
+    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    write(t.root() / "a.md", note(1, 0));
+    fs::create_directories(t.index().parent_path());
+    // Another writer holds the lock (as a running `leann build` or `leann watch` update does).
+    const std::string lock = t.index().string() + ".lock";
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    const auto refused = testing::run_cli("build --index " + t.index().string() + " --docs " + t.root().string() +
+                                          " --model " + model.string() + " 2>&1 < /dev/null");
+    EXPECT_EQ(refused.status, 1) << refused.out;
+    EXPECT_NE(refused.out.find("being updated by another leann"), std::string::npos) << refused.out;
+    EXPECT_FALSE(fs::exists(t.index()));
+    ::close(fd);
+    EXPECT_EQ(testing::run_cli("build --index " + t.index().string() + " --docs " + t.root().string() + " --model " +
+                               model.string() + " < /dev/null > /dev/null").status,
+              0);
 }
 
 /// `leann watch` as a child process with its stdout on a pipe.
