@@ -86,7 +86,7 @@ echo "== 4. watch latency: 20 appends" >&2
 WOUT=$LEANN_HOME/watch.out; WERR=$LEANN_HOME/watch.err
 "$LEANN" watch upd --json > "$WOUT" 2> "$WERR" &
 WATCH_PID=$!
-until grep -q '^watching' "$WERR"; do   # ready once it says it is watching (after its first status line)
+until [ -s "$WOUT" ] && [ -s "$WERR" ]; do   # ready: its first status line (stdout) and its "watching/following N path" note (stderr)
   kill -0 "$WATCH_PID" 2>/dev/null || { cat "$WERR" >&2; exit 1; }
   sleep 0.02
 done

@@ -142,8 +142,9 @@ int run_verify(const std::vector<std::string>& argv) {
         recomputed += double(r.stats.recomputed);
         seconds += r.seconds;
     }
-    std::printf("recall@%zu %.3f over %zu sampled queries (complexity %zu): %.1f recomputations and %.3fs per query\n",
-                k, hits / double(samples * k), samples, options.complexity, recomputed / double(samples),
+    const std::string complexity = options.complexity ? std::to_string(options.complexity) : std::string("auto");
+    std::printf("recall@%zu %.3f over %zu sampled queries (complexity %s): %.1f recomputations and %.3fs per query\n",
+                k, hits / double(samples * k), samples, complexity.c_str(), recomputed / double(samples),
                 seconds / double(samples));
     return 0;
 }

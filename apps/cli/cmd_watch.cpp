@@ -61,6 +61,7 @@ void print_line(const UpdateStats& u, bool json) {
                                            {"chunks", u.live_chunks},
                                            {"generation", u.generation},
                                            {"bytes_written", u.bytes_written},
+                                           {"compacted", u.compacted},
                                            {"seconds", u.seconds}}
                                 .dump()
                                 .c_str());

@@ -183,6 +183,10 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     info.upper_layers = uint32_t(whole.upper.size());
     info.edges = whole.edges();
     info.deleted = uint32_t(g.nodes() - g.live());
+    // Live text only: what goes out (deleted nodes, and the old copies of moved ones) comes off.
+    std::vector<uint32_t> gone(change.deletes.begin(), change.deletes.end());
+    for (const auto& m : change.moves) gone.push_back(m.from);
+    for (const auto& p : x.passages.get_many(gone)) info.raw_text_bytes -= std::min<uint64_t>(info.raw_text_bytes, p.text.size());
     for (const auto& m : change.moves) info.raw_text_bytes += m.document.text.size();
     for (const auto& d : change.inserts) info.raw_text_bytes += d.text.size();
 
