@@ -327,6 +327,9 @@ public:
                 if (reached_[v] || g_.deleted[v]) continue;
                 ++missing;
                 if (round == kRepairRounds) continue;  // the last round only counts
+                // Replacing edges can cut off other nodes round after round (ties, crowded rows); the last rounds
+                // let a row grow past the cap instead, since an unreachable chunk is worse than a long row.
+                overflow_ = round + 2 >= kRepairRounds;
                 const uint32_t parent = pick_parent(v);
                 if (parent == kNone) continue;
                 attach(parent, v);
@@ -356,7 +359,7 @@ private:
         }
     }
 
-    bool has_room(uint32_t w) const { return g_.rows[w].size() < cap_; }
+    bool has_room(uint32_t w) const { return g_.rows[w].size() < (overflow_ ? 2 * cap_ : cap_); }
 
     // The farthest edge of w whose target keeps another way in, or kNone.
     uint32_t replaceable_slot(uint32_t w) const {
@@ -417,6 +420,7 @@ private:
     MutableGraph& g_;
     const UpdateDistances& d_;
     size_t cap_;
+    bool overflow_ = false;
     std::vector<uint32_t> in_degree_;  // from live rows
     std::vector<uint8_t> reached_;
     detail::VisitedSet visited_;

@@ -450,6 +450,43 @@ TEST(LivingIndex, ConcurrentBuildIsRefusedNotLost) {
               0);
 }
 
+TEST(LivingIndex, ChurnOverNearDuplicateVectorsKeepsEveryChunkReachable) {
+    // The tiny model maps these made-up words to [UNK]: hundreds of nearly equal vectors, where repairs that
+    // replace edges used to cut nodes off (a few live chunks unreachable after three rounds, before the fix).
+    Tree t;
+    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    std::mt19937 rng(1);
+    auto words = [&](size_t n) {
+        std::string text;
+        for (size_t i = 0; i < n; ++i) text += "w" + std::to_string(rng() % 5000) + " ";
+        return text + "\n";
+    };
+    auto numbers = [&](size_t n) {
+        std::string text;
+        for (size_t i = 0; i < n; ++i) text += "0." + std::to_string(rng()) + " ";
+        return text + "\n";
+    };
+    for (int i = 0; i < 600; ++i) write(t.root() / ("f" + std::to_string(i) + ".md"), words(40));
+    WriterOptions wo;
+    wo.auto_compact = false;
+    IndexWriter writer(t.index(), std::shared_ptr<Encoder>(Encoder::load(model)), wo);
+    SyncOptions sync;
+    sync.files.chunk_tokens = 48;
+    const fs::path roots[] = {t.root()};
+    writer.sync(roots, sync);
+    for (int round = 0; round < 3; ++round) {
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(t.root())) files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        std::shuffle(files.begin(), files.end(), rng);
+        for (size_t i = 0; i < files.size() / 10; ++i) fs::remove(files[i]);
+        for (int i = 0; i < 60; ++i)
+            write(t.root() / ("n" + std::to_string(round) + "_" + std::to_string(i) + ".md"), numbers(30));
+        writer.sync(roots, sync);
+        ASSERT_NO_THROW(Index::open(t.index()).verify()) << "round " << round;
+    }
+}
+
 /// `leann watch` as a child process with its stdout on a pipe.
 class WatchProcess {
 public:
