@@ -244,6 +244,7 @@ void link(MutableGraph& g, const UpdateDistances& d, uint32_t u, Candidate added
 template <class OldRow>
 void patch_row(uint32_t u, std::vector<uint32_t>& row, OldRow&& old_row, const std::vector<uint8_t>& deleted,
                const UpdateDistances& d, size_t cap) {
+    const size_t length_before = row.size();
     std::vector<Candidate> kept;
     std::vector<uint32_t> offered;
     for (uint32_t x : row) {
@@ -267,6 +268,12 @@ void patch_row(uint32_t u, std::vector<uint32_t>& row, OldRow&& old_row, const s
         if (y != u && !contains(row, y)) pool.push_back({d.between(u, y), y});
     std::sort(pool.begin(), pool.end());
     select_diverse(d, pool, cap, kept);
+    // The heuristic on PQ distances keeps fewer than it would on exact ones; refill the row to the length it had
+    // with the nearest offered nodes (IP-DiskANN keeps degrees up the same way), so deletions do not thin the graph.
+    for (const Candidate& c : pool) {
+        if (kept.size() >= std::min(length_before, cap)) break;
+        if (std::none_of(kept.begin(), kept.end(), [&](const Candidate& k) { return k.id == c.id; })) kept.push_back(c);
+    }
     row.clear();
     for (const Candidate& c : kept) row.push_back(c.id);
 }
