@@ -150,9 +150,11 @@ Candidate greedy_closest(const Vectors& vectors, const float* query, Candidate c
 /// The HNSW neighbour heuristic (Malkov & Yashunin, Alg. 4 without extension): walk `sorted` (distances to the base
 /// node, nearest first) and keep a candidate only if it is at least as close to the base as to every neighbour
 /// already kept, until `cap` are kept. This spreads edges over directions instead of spending them all on one dense
-/// cluster. `kept` may come in non-empty: those neighbours stay and count against the cap.
-inline void select_diverse(const Vectors& vectors, std::span<const Candidate> sorted, size_t cap,
-                           std::vector<Candidate>& kept) {
+/// cluster. `kept` may come in non-empty: those neighbours stay and count against the cap. `vectors` is anything with
+/// `between(a, b)`: exact Vectors at build, PQ-backed graph::UpdateDistances during updates.
+template <class Pairwise>
+void select_diverse(const Pairwise& vectors, std::span<const Candidate> sorted, size_t cap,
+                    std::vector<Candidate>& kept) {
     for (const Candidate& c : sorted) {
         if (kept.size() >= cap) break;
         bool diverse = true;

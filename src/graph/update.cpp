@@ -57,21 +57,7 @@ private:
     const UpdateDistances& d_;
 };
 
-// detail::select_diverse with the pairwise distances from `between`: stored nodes have no exact vectors.
-void select_diverse(const UpdateDistances& d, std::span<const Candidate> sorted, size_t cap,
-                    std::vector<Candidate>& kept) {
-    for (const Candidate& c : sorted) {
-        if (kept.size() >= cap) break;
-        bool diverse = true;
-        for (const Candidate& k : kept) {
-            if (k.id == c.id || d.between(c.id, k.id) < c.distance) {
-                diverse = false;
-                break;
-            }
-        }
-        if (diverse) kept.push_back(c);
-    }
-}
+using detail::select_diverse;  // over UpdateDistances::between: stored nodes have no exact vectors
 
 Rows unpack(const Csr& csr) {
     Rows rows(csr.rows());

@@ -36,6 +36,11 @@ void write(const fs::path& p, const std::string& text) {
     std::ofstream(p, std::ios::binary) << text;
 }
 
+/// The committed random-weight test model: fast, for tests that do not judge search quality.
+fs::path tiny_model_dir() {
+    return fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+}
+
 std::shared_ptr<Encoder> minilm() {
     const fs::path dir = testing::default_model_dir();
     if (!fs::exists(dir)) throw Error(testing::model_missing_message(dir));
@@ -92,7 +97,7 @@ TEST(LivingIndex, VersionOneIndexIsBuiltAgainOnceThenUpdatedInPlace) {
     fs::copy(golden / "docs", dir.path() / "docs");
     fs::copy_file(golden / "v1.leann", dir.path() / "index.leann");
     auto encoder = std::shared_ptr<Encoder>(
-        Encoder::load(fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm"));
+        Encoder::load(tiny_model_dir()));
     IndexWriter writer(dir.path() / "index.leann", encoder);
     SyncOptions sync;
     const fs::path roots[] = {dir.path() / "docs"};
@@ -256,7 +261,7 @@ TEST(LivingIndex, RandomEditsConvergeToAFreshRead) {
 TEST(LivingIndex, SecondWriterIsLockedOut) {
     Tree t;
     auto encoder = std::shared_ptr<Encoder>(
-        Encoder::load(fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm"));
+        Encoder::load(tiny_model_dir()));
     IndexWriter first(t.index(), encoder);
     try {
         IndexWriter second(t.index(), encoder);
@@ -313,7 +318,7 @@ int in_child(F&& body) {
 
 TEST(LivingIndex, KillDuringAnUpdateKeepsThePreviousGeneration) {
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     for (int i = 0; i < 30; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
     const fs::path roots[] = {t.root()};
     {
@@ -358,7 +363,7 @@ TEST(LivingIndex, KillDuringAnUpdateKeepsThePreviousGeneration) {
 
 TEST(LivingIndex, ReadersInOtherProcessesNeverFailDuringUpdates) {
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     for (int i = 0; i < 20; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
     const fs::path roots[] = {t.root()};
     IndexWriter writer(t.index(), std::shared_ptr<Encoder>(Encoder::load(model)));
@@ -395,7 +400,7 @@ TEST(LivingIndex, ReadersInOtherProcessesNeverFailDuringUpdates) {
 
 TEST(LivingIndex, AFullDiskLeavesThePreviousGeneration) {
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     for (int i = 0; i < 30; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
     const fs::path roots[] = {t.root()};
     {
@@ -431,7 +436,7 @@ TEST(LivingIndex, AFullDiskLeavesThePreviousGeneration) {
 
 TEST(LivingIndex, ConcurrentBuildIsRefusedNotLost) {
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     write(t.root() / "a.md", note(1, 0));
     fs::create_directories(t.index().parent_path());
     // Another writer holds the lock (as a running `leann build` or `leann watch` update does).
@@ -454,7 +459,7 @@ TEST(LivingIndex, ChurnOverNearDuplicateVectorsKeepsEveryChunkReachable) {
     // The tiny model maps these made-up words to [UNK]: hundreds of nearly equal vectors, where repairs that
     // replace edges used to cut nodes off (a few live chunks unreachable after three rounds, before the fix).
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     std::mt19937 rng(1);
     auto words = [&](size_t n) {
         std::string text;
@@ -547,7 +552,7 @@ private:
 
 TEST(LivingIndex, WatchFollowsAnEditedTreeToTheSameContentAsAFreshRead) {
     Tree t;
-    const fs::path model = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+    const fs::path model = tiny_model_dir();
     for (int i = 0; i < 10; ++i) write(t.root() / ("n" + std::to_string(i) + ".md"), note(i, 0));
     const std::string index = t.index().string();
     ASSERT_EQ(testing::run_cli("build --index " + index + " --docs " + t.root().string() + " --model " +
