@@ -3,6 +3,7 @@
 #
 #   bench/run_update_bench.sh            # GLOSS_FILES=2000 (x 10 glosses = 20,000 glosses)
 #   GLOSS_FILES=200 bench/run_update_bench.sh     # a quick run
+#   GLOSS_FILES=21000 STEPS=edits bench/run_update_bench.sh   # ~100K chunks: initial build and one-file edits only
 #
 # Works in LEANN_HOME=$(mktemp -d) (the model folder is linked from $LEANN_MODELS, default
 # ~/.local/share/leann/models), so the user's indexes are never touched. The text tree goes to
@@ -17,11 +18,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LEANN=${LEANN:-build/bin/leann}
 FILES=${GLOSS_FILES:-2000}
+RERANKS=${RERANKS:-4,6,8,12,16,24,32,64}   # verify --rerank sweep: recomputations needed for a given recall
+STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
+case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
+SUFFIX=; [ "$FILES" != 2000 ] && SUFFIX=_$FILES
 CHUNK_OPTS=(--chunk-size 48 --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
 export LEANN_HOME=$(mktemp -d)
 ln -s "${LEANN_MODELS:-$HOME/.local/share/leann/models}" "$LEANN_HOME/models"
 TREE=bench/data/update_tree
-RAW=bench/results/update_bench.jsonl
+RAW=bench/results/update_bench$SUFFIX.jsonl
 mkdir -p bench/data bench/results
 rm -rf "$TREE" "$TREE.state.json"
 : > "$RAW"
@@ -41,15 +46,17 @@ print(json.dumps({"step": sys.argv[1], **extra, **d}))' "$@" | tee -a "$RAW"; }
 # verify_json STEP NAME: `leann verify --recall 200` (a text report) turned into JSON
 verify_json() {
   local t0 t1 out
-  t0=$(date +%s.%N); out=$("$LEANN" verify "$2" --recall 200 2>&1); t1=$(date +%s.%N)
+  t0=$(date +%s.%N); out=$("$LEANN" verify "$2" --recall 200 --rerank "$RERANKS" 2>&1); t1=$(date +%s.%N)
   printf '%s\n' "$out" >&2
   python3 -c '
 import json, re, sys
 out, t = sys.argv[1], float(sys.argv[3]) - float(sys.argv[2])
-m = re.search(r"recall@(\d+) ([0-9.]+) over (\d+) sampled queries \(complexity (\d+)\): ([0-9.]+) recomputations and ([0-9.]+)s per query", out)
+sweep = [dict(k=int(m[1]), recall=float(m[2]), queries=int(m[3]), complexity=m[4], rerank=int(m[5]),
+              recomputations=float(m[6]), s_per_query=float(m[7]))
+         for m in re.finditer(r"recall@(\d+) ([0-9.]+) over (\d+) sampled queries \(complexity (\w+), rerank (\d+)\): ([0-9.]+) recomputations and ([0-9.]+)s per query", out)]
 c = re.search(r"\((\d+) live chunks, (\d+) deleted, generation (\d+)\)", out)
-d = {"ok": " OK " in out, "seconds": round(t, 2), "text": out}
-if m: d.update(k=int(m[1]), recall=float(m[2]), queries=int(m[3]), complexity=int(m[4]), recomputations=float(m[5]), s_per_query=float(m[6]))
+d = {"ok": " OK " in out, "seconds": round(t, 2), "text": out, "sweep": sweep}
+if sweep: d.update({k: v for k, v in sweep[-1].items()})
 if c: d.update(live=int(c[1]), deleted=int(c[2]), generation=int(c[3]))
 print(json.dumps(d))' "$out" "$t0" "$t1" | rec "$1" name="$2"
 }
@@ -71,6 +78,7 @@ for r in 1 2 3 4 5; do
   "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec edit round="$r" what="$edit"
 done
 
+if [ "$STEPS" = all ]; then
 echo "== 3. churn: 3 x (delete 10%, add 10%)" >&2
 for r in 1 2 3; do
   ch=$(python3 bench/update_tree.py churn "$TREE" --round "$r")
@@ -109,8 +117,9 @@ kill -INT "$WATCH_PID"; wait "$WATCH_PID" && wrc=0 || wrc=$?
 WATCH_PID=
 echo "{\"exit\": $wrc, \"stderr\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1]).read()))' "$WERR")}" | rec watch_exit
 stats_json stats_after_watch upd
+fi
 
-python3 - "$RAW" <<'PY'
+python3 - "$RAW" "bench/results/update_bench$SUFFIX.json" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = lambda s: [r for r in rows if r["step"] == s]
@@ -127,6 +136,18 @@ s = {
     "written_share": med([r["bytes_written"] / r["index_bytes"] for r in edits]),
   },
   "edits": [{k: r.get(k) for k in ("round", "seconds", "embedded", "chunks_added", "chunks_removed", "chunks_changed", "files_changed", "bytes_written", "index_bytes", "generation", "compacted", "stage_seconds")} for r in edits],
+}
+def at_recall(sweep, target=0.90):
+  """Recomputations per query where recall@3 first reaches target (linear between sweep points)."""
+  pts = sorted((p["recomputations"], p["recall"]) for p in sweep)
+  for (r0, c0), (r1, c1) in zip(pts, pts[1:]):
+    if c0 >= target: return r0
+    if c1 >= target: return r0 + (r1 - r0) * (target - c0) / (c1 - c0)
+  return pts[0][0] if pts and pts[0][1] >= target else None
+if by("churn"):
+  s.update({
+  "recomputations_at_recall_0.90": {"updated": at_recall(by("verify_updated")[0]["sweep"]),
+                                    "fresh": at_recall(by("verify_fresh")[0]["sweep"])},
   "churn": [{k: r.get(k) for k in ("round", "seconds", "files_added", "files_removed", "embedded", "chunks", "chunks_added", "chunks_removed", "bytes_written", "index_bytes", "generation", "compacted")} for r in by("churn")],
   "stats_updated": by("stats_updated")[0], "stats_fresh": by("stats_fresh")[0],
   "verify_updated": {k: v for k, v in by("verify_updated")[0].items() if k != "text"},
@@ -135,7 +156,7 @@ s = {
   "watch": {"n": len(watch), "p50_s": med(watch) if watch else None, "max_s": max(watch) if watch else None,
             "latencies_s": watch, "embedded": [r.get("embedded") for r in by("watch")],
             "update_seconds": [r.get("seconds") for r in by("watch")], "exit": by("watch_exit")[0]["exit"]},
-}
-json.dump(s, open("bench/results/update_bench.json", "w"), indent=2)
+  })
+json.dump(s, open(sys.argv[2], "w"), indent=2)
 print(json.dumps(s, indent=2))
 PY

@@ -28,7 +28,8 @@ words); exact search needs every passage embedded again, so this takes as long a
 Options:
   --recall N             sample N queries (default: off)
   --top-k K              k of recall@k (default: 3)
-  --complexity L, --rerank N, --recompute-share A    as for leann search
+  --complexity L, --rerank N, --recompute-share A    as for leann search; --rerank also takes a list
+                         (--rerank 8,16,32,64): the same queries are measured once per value
   --seed S               query sample seed (default: 1)
   --threads N, --model PATH
 )";
@@ -103,49 +104,77 @@ int run_verify(const std::vector<std::string>& argv) {
     SearchOptions options;
     options.top_k = args.get_size("top-k", 3);
     options.complexity = args.get_size("complexity", options.complexity);
-    options.rerank = args.get_size("rerank", options.rerank);
+    std::vector<size_t> reranks;
+    {
+        std::istringstream list(args.get("rerank", std::to_string(options.rerank)));
+        for (std::string value; std::getline(list, value, ',');) {
+            char* end = nullptr;
+            const unsigned long long r = std::strtoull(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || r == 0 || r > 1000000 || reranks.size() >= 64)
+                throw Error("option --rerank expects a positive integer or a comma-separated list of up to 64, got '" +
+                            value + "'");
+            reranks.push_back(size_t(r));
+        }
+    }
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
     index.set_cache_capacity(0);  // honest recomputation counts
 
-    // Exact search needs every passage's embedding: recompute them all once.
+    // Exact search needs every live passage's embedding: recompute them all once (deleted rows stay zero and
+    // exact_search ignores them).
     Encoder& encoder = index.encoder();
     const size_t n = index.size(), dim = encoder.dims();
     std::vector<float> matrix(n * dim);
+    std::vector<uint32_t> live;
+    for (uint32_t v = 0; v < n; ++v)
+        if (index.live(v)) live.push_back(v);
     Progress progress;
     std::vector<std::string> texts;
-    for (size_t begin = 0; begin < n; begin += 64) {
-        const size_t end = std::min(n, begin + 64);
+    std::vector<float> batch;
+    for (size_t begin = 0; begin < live.size(); begin += 64) {
+        const size_t end = std::min(live.size(), begin + 64);
         texts.clear();
-        for (size_t i = begin; i < end; ++i) texts.push_back(index.document(uint32_t(i)).text);
+        for (size_t i = begin; i < end; ++i) texts.push_back(index.document(live[i]).text);
         std::vector<std::string_view> views(texts.begin(), texts.end());
-        encoder.encode(views, std::span<float>(matrix.data() + begin * dim, (end - begin) * dim), TextRole::passage);
-        progress("embed", end, n);
+        batch.resize(views.size() * dim);
+        encoder.encode(views, batch, TextRole::passage);
+        for (size_t i = begin; i < end; ++i)
+            std::copy_n(batch.data() + (i - begin) * dim, dim, matrix.data() + size_t(live[i]) * dim);
+        progress("embed", end, live.size());
     }
     progress.finish();
+    if (live.empty()) throw Error("verify --recall: the index has no live chunks");
 
+    // The queries and their exact answers, once for every --rerank value.
     std::mt19937_64 rng(args.get_size("seed", 1));
-    double hits = 0, recomputed = 0, seconds = 0;
     const size_t k = options.top_k;
+    std::vector<std::string> queries;
+    std::vector<std::vector<uint32_t>> truths;
     for (size_t q = 0; q < samples; ++q) {
-        uint32_t node = uint32_t(rng() % n);
-        while (!index.live(node)) node = uint32_t(rng() % n);
-        const Document doc = index.document(node);
+        const Document doc = index.document(live[rng() % live.size()]);
         std::istringstream words(doc.text);
         std::string query, word;
         for (int w = 0; w < 12 && words >> word; ++w) query += (w ? " " : "") + word;
         std::vector<float> qv(dim);
         const std::string_view qs[] = {query};
         encoder.encode(qs, qv, TextRole::query);
-        const std::vector<uint32_t> truth = index.exact_search(qv, matrix, k);
-        const SearchResult r = index.search(query, options);
-        for (const Hit& h : r.hits) hits += std::count(truth.begin(), truth.end(), h.node);
-        recomputed += double(r.stats.recomputed);
-        seconds += r.seconds;
+        truths.push_back(index.exact_search(qv, matrix, k));
+        queries.push_back(std::move(query));
     }
     const std::string complexity = options.complexity ? std::to_string(options.complexity) : std::string("auto");
-    std::printf("recall@%zu %.3f over %zu sampled queries (complexity %s): %.1f recomputations and %.3fs per query\n",
-                k, hits / double(samples * k), samples, complexity.c_str(), recomputed / double(samples),
-                seconds / double(samples));
+    for (const size_t rerank : reranks) {
+        options.rerank = rerank;
+        double hits = 0, recomputed = 0, seconds = 0;
+        for (size_t q = 0; q < samples; ++q) {
+            const SearchResult r = index.search(queries[q], options);
+            for (const Hit& h : r.hits) hits += double(std::count(truths[q].begin(), truths[q].end(), h.node));
+            recomputed += double(r.stats.recomputed);
+            seconds += r.seconds;
+        }
+        std::printf("recall@%zu %.3f over %zu sampled queries (complexity %s, rerank %zu): %.1f recomputations and "
+                    "%.3fs per query\n",
+                    k, hits / double(samples * k), samples, complexity.c_str(), rerank, recomputed / double(samples),
+                    seconds / double(samples));
+    }
     return 0;
 }
 
