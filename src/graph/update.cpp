@@ -120,6 +120,8 @@ void validate(const UpdateParams& p, const char* op) {
         throw Error(std::string("graph ") + op + ": need 1 <= pruned_degree <= hub_degree, got " +
                     num(p.pruned_degree) + " and " + num(p.hub_degree));
     if (p.ef == 0) throw Error(std::string("graph ") + op + ": ef must be at least 1");
+    if (!(p.hub_fraction >= 0.0 && p.hub_fraction <= 1.0))
+        throw Error(std::string("graph ") + op + ": hub_fraction must be in [0, 1], got " + std::to_string(p.hub_fraction));
 }
 
 // A live node outside [skip_begin, skip_end) to enter the graph at: the one with the longest layer-0 row on the
@@ -600,6 +602,55 @@ void move_node(MutableGraph& g, uint32_t from, uint32_t to) {
         g.entry_point = to;
         g.upper_changed = true;
     }
+}
+
+size_t promote_hubs(MutableGraph& g, const UpdateDistances& given, const UpdateParams& params) {
+    const OrderedDistances distances(given);
+    validate(g, "promote hubs");
+    validate(params, "promote hubs");
+    const size_t n = g.nodes();
+    std::vector<uint32_t> in_degree(n, 0);
+    std::vector<uint8_t> gained(n, 0);
+    for (uint32_t v = 0; v < n; ++v) {
+        if (g.deleted[v]) continue;
+        for (uint32_t x : g.rows[v]) {
+            ++in_degree[x];
+            if (g.dirty[v]) gained[x] = 1;
+        }
+    }
+    std::vector<uint32_t> degrees;
+    for (uint32_t v = 0; v < n; ++v)
+        if (!g.deleted[v]) degrees.push_back(in_degree[v]);
+    const auto hubs = std::min(degrees.size(), size_t(std::ceil(params.hub_fraction * double(degrees.size()))));
+    if (hubs == 0) return 0;
+    std::nth_element(degrees.begin(), degrees.begin() + (hubs - 1), degrees.end(), std::greater<>());
+    const uint32_t threshold = std::max<uint32_t>(1, degrees[hubs - 1]);
+
+    size_t added = 0;
+    std::vector<Candidate> kept, pool;
+    std::vector<uint32_t> seen;
+    for (uint32_t v = 0; v < n; ++v) {
+        std::vector<uint32_t>& row = g.rows[v];
+        if (g.deleted[v] || !gained[v] || in_degree[v] < threshold || row.size() >= params.hub_degree) continue;
+        kept.clear();
+        pool.clear();
+        seen.assign(row.begin(), row.end());
+        seen.push_back(v);
+        for (uint32_t x : row) kept.push_back({distances.between(v, x), x});
+        for (uint32_t x : row)
+            for (uint32_t y : g.rows[x]) {
+                if (g.deleted[y] || contains(seen, y)) continue;
+                seen.push_back(y);
+                pool.push_back({distances.between(v, y), y});
+            }
+        std::sort(pool.begin(), pool.end());
+        const size_t before = kept.size();
+        select_diverse(distances, pool, params.hub_degree, kept);
+        for (size_t i = before; i < kept.size(); ++i) row.push_back(kept[i].id);
+        if (kept.size() > before) g.dirty[v] = 1;
+        added += kept.size() - before;
+    }
+    return added;
 }
 
 size_t repair_reachability(MutableGraph& g, const UpdateDistances& given, const UpdateParams& params) {

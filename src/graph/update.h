@@ -11,6 +11,10 @@
 //           Deleted nodes on the upper layers are dropped from them; a deleted entry point is replaced.
 //   move    a node whose passage changed but whose text (hence vector) did not: a new id takes over its row and
 //           every edge into it, the old id becomes a deleted node with an empty row.
+//   hubs    hub status follows degree: a live node whose in-degree now ranks in the top hub_fraction (the build's
+//           hubs) and that gained in-edges in this update is offered its two-hop neighbourhood, which the heuristic
+//           adds to its row up to hub_degree (the own-edge count of a hub at build). Edges are only added, so a node
+//           whose in-degree falls keeps its row (bounded by the cap) and reachability is never lost.
 //   repair  a breadth-first walk from the entry point over live nodes; any live node it misses is linked from its
 //           nearest reachable live node (as the build's repair pass does).
 // After any sequence of these: no row holds a deleted node, deleted rows are empty, every live node is reachable
@@ -60,6 +64,7 @@ struct MutableGraph {
 struct UpdateParams {
     uint32_t pruned_degree = 4;  // own edges of a new node (the build's m)
     uint32_t hub_degree = 16;    // cap on any row (the build's M)
+    double hub_fraction = 0.02;  // share of live nodes that are hubs, by in-degree (the build's, by degree)
     size_t ef = 64;              // candidate list of the insertion search
     size_t threads = 1;          // for the candidate searches (results do not depend on it); unused for now: updates
                                  // run on the caller's thread
@@ -79,6 +84,10 @@ void delete_nodes(MutableGraph& g, std::span<const uint32_t> nodes, const Update
 /// Node `to` (a fresh id, row empty) takes over `from`'s row and in-edges (upper layers included); `from` becomes a
 /// deleted node with an empty row.
 void move_node(MutableGraph& g, uint32_t from, uint32_t to);
+
+/// Hub promotion (see the top of this file) among the nodes that appear in rows changed since the graph was loaded
+/// (`dirty`). Returns the edges added. O(nodes + edges) plus two-hop distances of the promoted nodes.
+size_t promote_hubs(MutableGraph& g, const UpdateDistances& distances, const UpdateParams& params);
 
 /// Links every live node the entry point does not reach. Returns the edges added.
 size_t repair_reachability(MutableGraph& g, const UpdateDistances& distances, const UpdateParams& params);

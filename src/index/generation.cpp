@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 
 #include "graph/update.h"
@@ -91,6 +93,61 @@ void add_text(store::IndexFileWriter& out, uint32_t tag, const std::string& text
     out.add_section(tag, std::as_bytes(std::span<const char>(text.data(), text.size())));
 }
 
+
+// The hub cache (exact vectors of high-degree nodes, within the build's budget) follows the graph: a moved hub keeps
+// its vector under its new id, a deleted one leaves, and the room that frees (or that the budget never used) goes to
+// the inserted chunks with the highest in-degree now, the only nodes whose exact vectors are at hand.
+struct HubCache {
+    std::vector<uint32_t> ids;
+    std::vector<float> vectors;
+    bool changed = false;
+};
+
+HubCache follow_hubs(const IndexImpl& x, const Change& change, const graph::MutableGraph& g, uint32_t first_move,
+                     uint32_t first_insert) {
+    const size_t dim = x.info.dim;
+    const size_t budget = x.meta.contains("hub_cache") && x.meta["hub_cache"].is_object()
+                              ? x.meta["hub_cache"].value("budget_bytes", size_t{0})
+                              : 0;
+    const size_t capacity = budget / (dim * sizeof(float) + sizeof(uint32_t));
+    std::map<uint32_t, uint32_t> moved;
+    for (size_t i = 0; i < change.moves.size(); ++i) moved[change.moves[i].from] = uint32_t(first_move + i);
+    std::vector<std::pair<uint32_t, const float*>> entries;
+    HubCache out;
+    for (size_t i = 0; i < x.hub_ids.size(); ++i) {
+        uint32_t id = x.hub_ids[i];
+        if (const auto it = moved.find(id); it != moved.end()) {
+            id = it->second;
+            out.changed = true;
+        } else if (g.deleted[id]) {
+            out.changed = true;
+            continue;
+        }
+        entries.emplace_back(id, x.hub_vectors.data() + i * dim);
+    }
+    if (entries.size() < capacity && !change.inserts.empty()) {
+        std::vector<uint32_t> in_degree(change.inserts.size(), 0);
+        for (uint32_t v = 0; v < g.nodes(); ++v)
+            if (!g.deleted[v])
+                for (uint32_t u : g.rows[v])
+                    if (u >= first_insert) ++in_degree[u - first_insert];
+        std::vector<uint32_t> order(change.inserts.size());
+        std::iota(order.begin(), order.end(), 0u);
+        std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return in_degree[a] > in_degree[b]; });
+        for (uint32_t i : order) {
+            if (entries.size() >= capacity || in_degree[i] == 0) break;
+            entries.emplace_back(first_insert + i, change.vectors.data() + size_t(i) * dim);
+            out.changed = true;
+        }
+    }
+    if (!out.changed) return out;
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [id, vector] : entries) {
+        out.ids.push_back(id);
+        out.vectors.insert(out.vectors.end(), vector, vector + dim);
+    }
+    return out;
+}
 }  // namespace
 
 GenerationStats append_generation(const std::filesystem::path& path, const Index& index, const Change& change,
@@ -126,6 +183,7 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     graph::UpdateParams params;
     params.pruned_degree = graph_options.pruned_degree;
     params.hub_degree = graph_options.hub_degree;
+    params.hub_fraction = graph_options.hub_fraction;
     params.threads = threads;
     // Rows are allocated just before they are filled: an empty row would count as a live node cut off from the
     // graph, and the repair inside delete_nodes would link it.
@@ -135,8 +193,11 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     g.resize(n + added);
     if (!change.inserts.empty())
         graph::insert_nodes(g, first_insert, change.inserts.size(), change.vectors.data(), dim, distances, params);
+    graph::promote_hubs(g, distances, params);
     graph::repair_reachability(g, distances, params);
     if (progress) progress("graph", 1, 1);
+
+    const HubCache hubs = follow_hubs(x, change, g, first_move, first_insert);
 
     // Sections.
     if (progress) progress("write", 0, 1);
@@ -171,6 +232,7 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
             case kGraphUpper: if (g.upper_changed) continue; break;
             case kPqCodes: if (join_codes) continue; break;
             case kChunkHashes: if (join_hashes) continue; break;
+            case kHubIds: case kHubVectors: if (hubs.changed) continue; break;
             default: break;
         }
         out.keep_section(s);
@@ -183,6 +245,7 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     info.upper_layers = uint32_t(whole.upper.size());
     info.edges = whole.edges();
     info.deleted = uint32_t(g.nodes() - g.live());
+    info.hubs = uint32_t(hubs.ids.size());
     // Live text only: what goes out (deleted nodes, and the old copies of moved ones) comes off.
     std::vector<uint32_t> gone(change.deletes.begin(), change.deletes.end());
     for (const auto& m : change.moves) gone.push_back(m.from);
@@ -197,6 +260,7 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
                       {"raw_text_bytes", info.raw_text_bytes}};
     meta["graph"]["edges"] = info.edges;
     meta["graph"]["upper_layers"] = info.upper_layers;
+    if (hubs.changed) meta["hub_cache"]["nodes"] = hubs.ids.size();
     if (!change.inserts.empty()) {
         // How well the build's codebook fits what is added later: the drift `leann stats` reports.
         json& pq = meta["pq"];
@@ -218,6 +282,10 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
         out.add_section(kGraphPatch, bytes_of(patch));
     }
     if (g.upper_changed) out.add_section(kGraphUpper, bytes_of(encode_upper(whole)));
+    if (hubs.changed) {
+        out.add_section(kHubIds, bytes_of(hubs.ids));
+        out.add_section(kHubVectors, bytes_of(hubs.vectors));
+    }
     if (join_codes) {
         std::vector<uint8_t> all(x.context.codes.begin(), x.context.codes.end());
         all.insert(all.end(), new_codes.begin(), new_codes.end());

@@ -266,6 +266,66 @@ TEST(GraphUpdate, MoveRedirectsEveryEdge) {
     EXPECT_THROW(move_node(line.g, 1, 1), Error);
 }
 
+// Node 0 at the origin with one out-edge; four nodes around it (90 degrees apart) all point to it, and to their two
+// ring neighbours. With one hub among five nodes, 0 (in-degree 4) is the hub: once rows pointing to it changed, it is
+// offered its two-hop neighbourhood and keeps the diverse ones, up to hub_degree.
+struct Star {
+    TableDistances distances{2, Metric::l2};
+    MutableGraph g;
+    Star() {
+        distances.table = {0, 0, 1, 0, 0, 1, -1, 0, 0, -1};
+        g.rows = {{1}, {0, 2, 4}, {0, 1, 3}, {0, 2, 4}, {0, 3, 1}};
+        g.deleted.assign(5, 0);
+        g.dirty.assign(5, 0);
+        g.entry_point = 0;
+    }
+};
+
+TEST(GraphUpdate, HubStatusFollowsInDegree) {
+    UpdateParams p = params(2, 4);
+    p.hub_fraction = 0.2;  // one hub among five nodes
+    {
+        Star star;  // nothing changed in this update: nobody is promoted
+        EXPECT_EQ(promote_hubs(star.g, star.distances, p), 0u);
+        EXPECT_EQ(row(star.g, 0), (std::vector<uint32_t>{1}));
+    }
+    {
+        Star star;
+        star.g.dirty[3] = 1;  // a row pointing to 0 changed in this update
+        EXPECT_EQ(promote_hubs(star.g, star.distances, p), 2u);
+        // Two hops through 1 offer 2 and 4, both diverse from 1 and each other (3 is not two hops away).
+        EXPECT_EQ(row(star.g, 0), (std::vector<uint32_t>{1, 2, 4}));
+        EXPECT_TRUE(star.g.dirty[0]);
+        EXPECT_EQ(row(star.g, 1), (std::vector<uint32_t>{0, 2, 4}));  // only the hub's row grows
+        EXPECT_EQ(problems(star.g), "");
+        // Again (the next update): 3 is now two hops away through 2, and diverse; then nothing is left to offer.
+        EXPECT_EQ(promote_hubs(star.g, star.distances, p), 1u);
+        EXPECT_EQ(row(star.g, 0), (std::vector<uint32_t>{1, 2, 4, 3}));
+        EXPECT_EQ(promote_hubs(star.g, star.distances, p), 0u);
+    }
+    {
+        Star star;
+        star.g.dirty[3] = 1;
+        p.hub_degree = 2;  // the cap holds: one edge added
+        EXPECT_EQ(promote_hubs(star.g, star.distances, p), 1u);
+        EXPECT_EQ(row(star.g, 0).size(), 2u);
+    }
+    {
+        Star star;
+        star.g.dirty[3] = 1;
+        star.g.deleted[4] = 1;  // deleted nodes count for nothing and are never offered
+        star.g.rows[4].clear();
+        for (uint32_t v : {1u, 3u}) std::erase(star.g.rows[v], 4u);
+        p.hub_degree = 4;
+        promote_hubs(star.g, star.distances, p);
+        EXPECT_FALSE(links(star.g, 0, 4));
+        EXPECT_TRUE(links(star.g, 0, 2));
+    }
+    p.hub_fraction = 1.5;
+    Star star;
+    EXPECT_THROW(promote_hubs(star.g, star.distances, p), Error);
+}
+
 TEST(GraphUpdate, RepairLinksUnreachableNodes) {
     Line line;
     line.g.rows[4] = {3};  // nothing leads to 5 any more
@@ -540,6 +600,7 @@ TEST(GraphUpdate, ChurnKeepsRecallCloseToFreshBuild) {
         distances.table.insert(distances.table.end(), fresh, fresh + kPerRound * kDim);  // new nodes: exact
         g.resize(first + kPerRound);
         insert_nodes(g, first, kPerRound, exact.data() + first * kDim, kDim, distances, up);
+        promote_hubs(g, distances, up);  // as an index update does
         ASSERT_EQ(problems(g), "") << "after inserting, round " << round;
         ASSERT_EQ(g.live(), kInitial);
     }

@@ -1,6 +1,7 @@
 // Living indexes (leann/writer.h): updates in place embed only new text, keep moved text's vectors, leave the
 // index equal to a fresh read of the tree after any sequence of edits, survive kill -9 at any step, lock out a
 // second writer, and never disturb readers in other processes. Also: version-1 files still open.
+#include <cmath>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <set>
 
 #include "cli_runner.h"
+#include "index/index_impl.h"
 #include "leann/encoder.h"
 #include "leann/index.h"
 #include "leann/ingest.h"
@@ -296,6 +298,61 @@ TEST(LivingIndex, RecordsUpsertAndRemoveById) {
     EXPECT_EQ(by_id.count("r3"), 0u);
     EXPECT_EQ(by_id["r1"].metadata, "{\"tag\":\"x\"}");
     EXPECT_EQ(by_id["r2"].text, note(2, 5));
+}
+
+// The hub cache follows updates: moved hubs keep their vector under the new id, deleted ones leave, freed room goes
+// to inserted chunks. Checked against the encoder: every cached vector is its node's embedding.
+TEST(LivingIndex, HubCacheFollowsUpdates) {
+    Tree t;
+    auto encoder = std::shared_ptr<Encoder>(Encoder::load(tiny_model_dir()));
+    const size_t dim = encoder->dims();
+    WriterOptions options;
+    options.build.hub_cache_bytes = 6 * (dim * sizeof(float) + sizeof(uint32_t));
+    options.auto_compact = false;
+    IndexWriter writer(t.index(), encoder, options);
+    const auto check = [&](const char* step) -> std::vector<std::string> {
+        const Index index = Index::open(t.index());
+        EXPECT_NO_THROW(index.verify()) << step;
+        const auto& x = detail::IndexInternals::of(index);
+        EXPECT_EQ(x.hub_ids.size(), index.stats().hubs) << step;
+        std::vector<std::string> ids;
+        std::vector<float> expected(dim);
+        for (size_t i = 0; i < x.hub_ids.size(); ++i) {
+            EXPECT_TRUE(index.live(x.hub_ids[i])) << step << ": hub " << x.hub_ids[i];
+            const Document d = index.document(x.hub_ids[i]);
+            const std::string_view texts[] = {d.text};
+            encoder->encode(texts, expected, TextRole::passage);
+            float dot = 0, norm = 0;
+            for (size_t j = 0; j < dim; ++j) {
+                dot += expected[j] * x.hub_vectors[i * dim + j];
+                norm += expected[j] * expected[j];
+            }
+            EXPECT_GT(dot / std::sqrt(norm), 0.9999f) << step << ": hub " << x.hub_ids[i] << " (" << d.id << ")";
+            ids.push_back(d.id);
+        }
+        return ids;
+    };
+    std::vector<Document> docs;
+    for (int i = 0; i < 20; ++i) docs.push_back({"d" + std::to_string(i), note(i, 0), "{}"});
+    writer.upsert(docs);
+    const std::vector<std::string> built = check("build");
+    ASSERT_EQ(built.size(), 6u);
+
+    std::vector<Document> retagged;  // same text, new metadata: moved to new nodes, nothing embedded
+    for (const std::string& id : built) retagged.push_back({id, note(std::stoi(id.substr(1)), 0), "{\"tag\":1}"});
+    EXPECT_EQ(writer.upsert(retagged).embedded, 0u);
+    EXPECT_EQ(check("moved"), built);
+
+    const std::vector<std::string> gone(built.begin(), built.begin() + 3);
+    writer.remove(gone);
+    EXPECT_EQ(check("removed").size(), 3u);
+
+    std::vector<Document> more;
+    for (int i = 20; i < 30; ++i) more.push_back({"d" + std::to_string(i), note(i, 0), "{}"});
+    writer.upsert(more);
+    const std::vector<std::string> after = check("inserted");
+    EXPECT_EQ(after.size(), 6u);  // the freed room went to new chunks
+    EXPECT_GE(std::count_if(after.begin(), after.end(), [](const std::string& id) { return std::stoi(id.substr(1)) >= 20; }), 3);
 }
 
 /// Runs `body` in a child process; returns its wait status.
