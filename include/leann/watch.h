@@ -21,6 +21,8 @@ struct WatchOptions {
     std::chrono::milliseconds max_delay{3000};     // a batch comes out at the latest this long after its first event
     std::chrono::milliseconds poll_interval{1000}; // polling mode: time between two scans of the trees
     bool force_polling = false;                    // never use inotify (tests, network file systems)
+    size_t max_watches = 0;                        // at most this many inotify watches (0: the system's limit,
+                                                   // fs.inotify.max_user_watches); past it, poll
     bool include_hidden = false;                   // events under hidden entries (".name") count too
     std::vector<std::filesystem::path> skip_folders;  // never watched (leann's own data folder)
 };

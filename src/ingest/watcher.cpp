@@ -102,8 +102,9 @@ std::string interval_text(std::chrono::milliseconds interval) {
     return std::to_string(interval.count()) + " ms";
 }
 
-std::string watch_limit_reason() {
+std::string watch_limit_reason(size_t max_watches) {
     std::string reason = "inotify watch limit reached";
+    if (max_watches > 0) return reason + " (max_watches = " + std::to_string(max_watches) + ")";
     std::ifstream in("/proc/sys/fs/inotify/max_user_watches");
     if (long long limit = 0; in >> limit) reason += " (fs.inotify.max_user_watches = " + std::to_string(limit) + ")";
     return reason;
@@ -153,7 +154,7 @@ struct Watcher::Impl {
         inotify.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
         if (inotify.get() < 0) return start_polling(std::string("inotify unavailable: ") + std::strerror(errno));
         watch_roots();
-        if (limit_reached) start_polling(watch_limit_reason());
+        if (limit_reached) start_polling(watch_limit_reason(options.max_watches));
     }
 
     // ---- which entries count (the rules of discovery, by name) ----
@@ -206,6 +207,10 @@ struct Watcher::Impl {
 
     bool add_watch(const fs::path& folder, const std::string* only_file, bool root) {
         if (limit_reached) return false;
+        if (options.max_watches > 0 && watches.size() >= options.max_watches) {
+            limit_reached = true;
+            return false;
+        }
         const int wd = ::inotify_add_watch(inotify.get(), folder.empty() ? "." : folder.c_str(), watch_mask);
         if (wd < 0) {
             if (errno == ENOSPC) limit_reached = true;
@@ -316,7 +321,7 @@ struct Watcher::Impl {
             offset = name_at + event.len;
         }
         if (limit_reached && !polling) {  // a new folder could not be watched: from now on, poll
-            start_polling(watch_limit_reason());
+            start_polling(watch_limit_reason(options.max_watches));
             touch();
             rescan = true;
         }

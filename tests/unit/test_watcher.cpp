@@ -312,6 +312,34 @@ TEST(WatcherTest, DescribeSaysHowTheTreesAreFollowed) {
     EXPECT_EQ(polling.describe(), "polling every 1 s: force_polling is set");
 }
 
+// The watch limit reached while watching (a tree larger than fs.inotify.max_user_watches, here a low max_watches):
+// the watcher falls back to polling, says why, and still sees changes anywhere in the tree.
+TEST(WatcherTest, WatchLimitFallsBackToPolling) {
+    TempTree tree;
+    for (const char* folder : {"a", "b", "c", "d", "e"}) fs::create_directories(tree.root() / folder);
+    WatchOptions opts;
+    opts.debounce = milliseconds(200);
+    opts.poll_interval = milliseconds(100);
+    opts.max_watches = 3;
+    Watcher watcher({tree.root()}, opts);
+    EXPECT_TRUE(watcher.polling());
+    EXPECT_EQ(watcher.describe(), "polling every 100 ms: inotify watch limit reached (max_watches = 3)");
+    std::set<fs::path> missing;
+    for (const char* folder : {"a", "e"}) {
+        write_file(tree.root() / folder / "note.md", "x\n");
+        missing.insert(tree.root() / folder / "note.md");
+    }
+    while (!missing.empty()) {
+        std::optional<WatchBatch> batch = watcher.wait(settle_timeout);
+        ASSERT_TRUE(batch.has_value()) << missing.size() << " files never reported";
+        for (const auto& path : batch->paths) missing.erase(path);
+    }
+
+    opts.max_watches = 6;  // room for the root and its five folders: inotify
+    Watcher enough({tree.root()}, opts);
+    EXPECT_FALSE(enough.polling()) << enough.describe();
+}
+
 TEST(WatcherTest, SkipFoldersAreNotWatched) {
     TempTree tree;
     const fs::path data = tree.root() / "leann-data";
