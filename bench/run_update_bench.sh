@@ -3,7 +3,7 @@
 #
 #   bench/run_update_bench.sh            # GLOSS_FILES=2000 (x 10 glosses = 20,000 glosses)
 #   GLOSS_FILES=200 bench/run_update_bench.sh     # a quick run
-#   GLOSS_FILES=21000 STEPS=edits bench/run_update_bench.sh   # ~100K chunks: initial build and one-file edits only
+#   GLOSS_FILES=10000 CHUNK_SIZE=24 STEPS=edits bench/run_update_bench.sh   # ~100K chunks: build + one-file edits
 #
 # Works in LEANN_HOME=$(mktemp -d) (the model folder is linked from $LEANN_MODELS, default
 # ~/.local/share/leann/models), so the user's indexes are never touched. The text tree goes to
@@ -22,7 +22,7 @@ RERANKS=${RERANKS:-4,6,8,12,16,24,32,64}   # verify --rerank sweep: recomputatio
 STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
 case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
 SUFFIX=; [ "$FILES" != 2000 ] && SUFFIX=_$FILES
-CHUNK_OPTS=(--chunk-size 48 --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
+CHUNK_OPTS=(--chunk-size "${CHUNK_SIZE:-48}" --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
 export LEANN_HOME=$(mktemp -d)
 ln -s "${LEANN_MODELS:-$HOME/.local/share/leann/models}" "$LEANN_HOME/models"
 TREE=bench/data/update_tree

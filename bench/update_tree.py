@@ -46,6 +46,8 @@ def main():
     G = glosses(a.seed)
     sp = state_path(a.dir)
     if a.op == "init":
+        if a.files * a.per_file > len(G):
+            sys.exit(f"{a.files} files x {a.per_file} glosses need more than the {len(G)} WordNet glosses")
         os.makedirs(a.dir, exist_ok=True)
         for n in range(a.files):
             with open(os.path.join(a.dir, f"f{n:05d}.txt"), "w", encoding="utf-8") as f:
