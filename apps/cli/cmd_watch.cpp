@@ -98,7 +98,7 @@ int run_watch(const std::vector<std::string>& argv) {
     std::filesystem::current_path(recipe.cwd, ec);
     if (ec) throw Error(recipe.cwd.string() + ": cannot enter the folder the index was built from: " + ec.message());
     FollowOptions follow;
-    follow.threads = args.get_size("threads", 0);
+    follow.threads = thread_arg(args);
     EncoderOptions encoder_options;
     encoder_options.threads = follow.threads;
     std::shared_ptr<Encoder> encoder = Encoder::load(resolve_model(args.get("model", model_name)), encoder_options);
