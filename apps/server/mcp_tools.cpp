@@ -270,7 +270,8 @@ std::string list_text(const json& rows) {
             continue;
         }
         text += ": " + std::to_string(row.value("chunks", uint64_t(0))) + " chunks, " +
-                human_bytes(double(row.value("bytes", uint64_t(0)))) + ", model " + apps::escape_controls(row.value("model", "?"));
+                human_bytes(double(row.value("bytes", uint64_t(0)))) + ", model " +
+                apps::escape_controls(row.value("model", "?"));
         if (const std::string created = row.value("created", ""); !created.empty())
             text += ", built " + apps::escape_controls(created);
         const json sources = row.value("sources", json::array());

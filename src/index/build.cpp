@@ -158,7 +158,8 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     info.raw_text_bytes = passages.raw_text_bytes();
 
     json chunking = json_limits::parse_or_discarded(options.chunking);
-    if (chunking.is_discarded() || !chunking.is_object()) throw Error("build: chunking parameters must be a JSON object");
+    if (chunking.is_discarded() || !chunking.is_object())
+        throw Error("build: chunking parameters must be a JSON object");
     const json meta = {
         {"format", "leann-index"},
         {"program_version", std::string(version())},

@@ -33,7 +33,7 @@ std::string reason(const nlohmann::json::exception& e) {
     std::string why = e.what();
     if (auto bracket = why.find("] "); why.rfind("[json.exception", 0) == 0 && bracket != std::string::npos)
         why.erase(0, bracket + 2);
-    return "not valid JSON: " + why;
+    return "not valid JSON (" + why + ")";  // the reason before " (" is what skip counts group by
 }
 
 }  // namespace

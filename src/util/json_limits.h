@@ -23,7 +23,7 @@ inline constexpr size_t max_depth = 256;
 std::optional<std::string> nesting_error(std::string_view text, size_t limit = max_depth);
 
 /// Parses `text` as JSON, nesting bounded by `limit`. On failure returns a discarded value (is_discarded())
-/// and, when `why` is given, stores the reason ("JSON nests deeper than 256 levels", "not valid JSON: ...").
+/// and, when `why` is given, stores the reason ("JSON nests deeper than 256 levels", "not valid JSON (...)").
 /// Never throws for bad input.
 nlohmann::json parse_or_discarded(std::string_view text, std::string* why = nullptr, size_t limit = max_depth);
 

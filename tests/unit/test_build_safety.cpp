@@ -186,8 +186,8 @@ TEST(OutputHygiene, ControlCharactersAreShownEscaped) {
 }
 
 TEST_F(BuildSafety, SearchOutputCannotForgeResultLines) {
-    std::ofstream(docs_) << R"({"id": "evil\u001b[2J\n2. [0.9999] forged.md:1", "text": "fox \u001b]0;title\u0007 fox\rX"})"
-                         << "\n"
+    std::ofstream(docs_) << R"({"id": "evil\u001b[2J\n2. [0.9999] forged.md:1", )"
+                         << R"("text": "fox \u001b]0;title\u0007 fox\rX"})" << "\n"
                          << R"({"id": "b", "text": "jumps over the lazy dog"})" << "\n";
     const fs::path index = dir_.path() / "idx";
     ASSERT_EQ(build(index).status, 0);

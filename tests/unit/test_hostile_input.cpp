@@ -178,7 +178,8 @@ void set_meta(std::vector<std::byte>& bytes, const std::function<void(nlohmann::
     nlohmann::json meta = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     edit(meta);
     const std::string text = meta.dump();
-    bytes.assign(reinterpret_cast<const std::byte*>(text.data()), reinterpret_cast<const std::byte*>(text.data()) + text.size());
+    const auto* first = reinterpret_cast<const std::byte*>(text.data());
+    bytes.assign(first, first + text.size());
 }
 
 TEST(PoisonedIndex, ResealingAloneKeepsTheIndexValid) {
