@@ -19,6 +19,7 @@
 #include "leann/ingest.h"
 #include "leann/model.h"
 #include "leann/writer.h"
+#include "terminal_text.h"
 
 namespace leann::cli {
 namespace {
@@ -210,7 +211,8 @@ SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_a
 }
 
 void print_update_warnings(const UpdateStats& u) {
-    for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    // Warnings name files and records: a file name with a newline or ESC in it is shown escaped.
+    for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", apps::escape_controls(w).c_str());
 }
 
 int run_build(const std::vector<std::string>& argv) {

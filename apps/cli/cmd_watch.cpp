@@ -16,6 +16,7 @@
 #include "leann/model.h"
 #include "leann/watch.h"
 #include "leann/writer.h"
+#include "terminal_text.h"
 
 namespace leann::cli {
 namespace {
@@ -112,10 +113,13 @@ int run_watch(const std::vector<std::string>& argv) {
     follow.check = check_interrupt;
     follow.on_update = [&](const UpdateStats& u) {
         if (!u.up_to_date)
-            for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+            for (const auto& w : u.report.warnings)
+                std::fprintf(stderr, "warning: %s\n", apps::escape_controls(w).c_str());
         print_line(u, json);
     };
-    follow.on_message = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    follow.on_message = [](const std::string& line) {
+        std::fprintf(stderr, "%s\n", apps::escape_controls(line).c_str());
+    };
     try {
         follow_index(path, encoder, follow);
     } catch (const Interrupted&) {

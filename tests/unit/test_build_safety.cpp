@@ -185,6 +185,18 @@ TEST(OutputHygiene, ControlCharactersAreShownEscaped) {
     EXPECT_EQ(apps::escape_controls(std::string("nul\0end", 7)), "nul\\x00end");
 }
 
+TEST_F(BuildSafety, WarningsShowFileNamesEscaped) {
+    const fs::path docs = dir_.path() / "tree";
+    fs::create_directories(docs);
+    std::ofstream(docs / "good.md") << "the quick brown fox\n";
+    std::ofstream(docs / "evil\x1b[31m\nwarning: forged.zzz") << "not a known type\n";
+    const auto r = testing::run_cli("build --index " + quote(dir_.path() / "idx") + " --docs " + quote(docs) +
+                                    " --model " + quote(model_) + " --threads 1 2>&1 >/dev/null");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+    EXPECT_TRUE(has(r.out, "evil\\e[31m\\nwarning: forged.zzz: skipped")) << r.out;
+}
+
 TEST_F(BuildSafety, SearchOutputCannotForgeResultLines) {
     std::ofstream(docs_) << R"({"id": "evil\u001b[2J\n2. [0.9999] forged.md:1", )"
                          << R"("text": "fox \u001b]0;title\u0007 fox\rX"})" << "\n"
