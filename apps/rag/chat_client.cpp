@@ -279,10 +279,12 @@ public:
                                                                   std::chrono::duration<double>(seconds))) {
         thread_ = std::thread([this] {
             std::unique_lock lock(mutex_);
-            if (!done_cv_.wait_until(lock, at_, [this] { return done_; })) {
-                expired_ = true;
-                http_.stop();
-            }
+            if (done_cv_.wait_until(lock, at_, [this] { return done_; })) return;
+            expired_ = true;
+            // Again until the request returns: a stop() while the socket is still being connected has nothing to
+            // shut down yet.
+            do http_.stop();
+            while (!done_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return done_; }));
         });
     }
     ~Deadline() { finish(); }
