@@ -97,8 +97,12 @@ Index Index::open(const std::filesystem::path& path) {
     x.model.name = meta_string("name");
     x.model.content_hash = meta_string("content_hash");
     // The name picks a folder in the model cache (load_encoder): it must not be a path that leads elsewhere.
-    if (!is_plain_model_name(x.model.name))
-        x.fail(index::kMeta, "model.name '" + x.model.name + "' is not a plain model name (a path or empty)");
+    if (!is_plain_model_name(x.model.name)) {
+        std::string shown = x.model.name.substr(0, 200);  // for the message: no control characters, bounded
+        for (char& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        x.fail(index::kMeta, "model.name '" + shown + "' is not a plain model name (a path or empty)");
+    }
     x.model.dims = info.dim;
 
     auto& view = x.context.graph;
