@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "index_args.h"
 #include "json_output.h"
+#include "terminal_text.h"
 #include "leann/error.h"
 #include "prompt.h"
 #include "util/utf8.h"
@@ -36,6 +37,7 @@ LLM options:
   --temperature T        sampling temperature (default: the server's)
   --max-tokens N         longest answer, in tokens (default: the server's)
   --timeout-s S          seconds to wait for the server to connect or to send more of the answer (default: 120)
+  --deadline-s S         seconds one request may take in all, however slowly the server sends (default: 600)
   --show-prompt          print the messages sent to the LLM on stderr
 
 Retrieval options:
@@ -158,7 +160,7 @@ struct AskSession {
             } else {
                 std::printf("\nSources:\n");
                 for (size_t i = 0; i < prompt.passages.size(); ++i)
-                    std::printf("  [%zu] %s\n", i + 1, terminal_safe(prompt.passages[i].source).c_str());
+                    std::printf("  [%zu] %s\n", i + 1, apps::escape_controls(prompt.passages[i].source).c_str());
             }
         }
         std::fflush(stdout);
@@ -174,7 +176,7 @@ struct AskSession {
 int run_ask(const std::vector<std::string>& argv) {
     Args args(argv,
               {"index", "top-k", "complexity", "llm-url", "llm-model", "temperature", "max-tokens", "timeout-s",
-               "context-chars", "history", "model", "threads"},
+               "deadline-s", "context-chars", "history", "model", "threads"},
               {"help", "h", "json", "no-stream", "show-prompt"});
     if (args.has("help") || args.has("h")) {
         std::fputs(ask_usage, stdout);
@@ -220,16 +222,21 @@ int run_ask(const std::vector<std::string>& argv) {
     llm_settings.timeout_s = args.get_double("timeout-s", llm_settings.timeout_s);
     if (!(llm_settings.timeout_s > 0 && llm_settings.timeout_s <= 86400))
         throw Error("--timeout-s must be between 0 and 86400 seconds");
+    llm_settings.deadline_s = args.get_double("deadline-s", llm_settings.deadline_s);
+    if (!(llm_settings.deadline_s > 0 && llm_settings.deadline_s <= 86400))
+        throw Error("--deadline-s must be between 0 and 86400 seconds");
 
     const size_t history_turns = args.get_size("history", 3);
     if (history_turns > 50) throw Error("--history must be at most 50");
     const bool json = args.has("json");
+    // Printed text need not be kept: only what the history (or the JSON answer) uses stays in memory.
+    if (!json) generation.keep_answer_bytes = max_history_answer_bytes;
 
     // The LLM first: a missing server is the likeliest failure, and finding it costs less than loading the model.
     rag::ChatClient llm = rag::ChatClient::connect(llm_settings);
     const bool interactive = question.empty();
     if (!json && (interactive || isatty(STDERR_FILENO)))
-        std::fprintf(stderr, "leann ask: %s at %s\n", llm.model().c_str(), llm.base_url().c_str());
+        std::fprintf(stderr, "leann ask: %s at %s\n", terminal_safe(llm.model()).c_str(), llm.base_url().c_str());
     const Index index = open_index(args, path, true);
 
     AskSession session{index, llm, search, prompt_options, generation, history_turns, json, args.has("show-prompt"),

@@ -19,6 +19,7 @@
 #include "leann/ingest.h"
 #include "leann/model.h"
 #include "leann/writer.h"
+#include "terminal_text.h"
 
 namespace leann::cli {
 namespace {
@@ -58,7 +59,9 @@ Options:
   --no-prune             keep the unpruned HNSW graph (larger; for comparison)
   --pq-bytes N           PQ code bytes per chunk (default: dims/12, 32 for 384-d)
   --hub-cache-mb N       store exact vectors of the highest-degree nodes, up to N MiB (default: 0)
-  --force                rebuild from scratch (re-embeds everything)
+  --force                rebuild from scratch (re-embeds everything); also replaces a file at --index PATH that
+                         is not a leann index (without it, such a file is never touched; a device, FIFO or
+                         socket never is)
   --rehash               hash every file instead of trusting unchanged size, mtime, ctime and inode
   --wait                 wait for another leann updating the same index instead of stopping
 
@@ -182,7 +185,7 @@ SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_a
     out.sync.force = args.has("force");
 
     BuildOptions& options = out.writer.build;
-    options.threads = args.get_size("threads", 0);
+    options.threads = thread_arg(args);
     options.encode_batch = args.get_size("batch-size", options.encode_batch);
     options.graph.max_degree = uint32_t(args.get_size("graph-degree", options.graph.max_degree));
     options.graph.ef_construction = uint32_t(args.get_size("ef-construction", options.graph.ef_construction));
@@ -203,11 +206,13 @@ SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_a
         options.metric = metric;
     }
     out.writer.wait = args.has("wait");
+    out.writer.replace_foreign = args.has("force");
     return out;
 }
 
 void print_update_warnings(const UpdateStats& u) {
-    for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    // Warnings name files and records: a file name with a newline or ESC in it is shown escaped.
+    for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", apps::escape_controls(w).c_str());
 }
 
 int run_build(const std::vector<std::string>& argv) {

@@ -8,9 +8,11 @@
 
 #include "args.h"
 #include "commands.h"
+#include "index_args.h"
 #include "leann/encoder.h"
 #include "leann/error.h"
 #include "leann/log.h"
+#include "util/json_limits.h"
 
 namespace leann::cli {
 namespace {
@@ -52,12 +54,7 @@ std::vector<std::string> read_texts(std::istream& in, InputFormat format, const 
             continue;
         }
         if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines between records
-        nlohmann::json record;
-        try {
-            record = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(source + ":" + std::to_string(line_no) + ": not valid JSON: " + e.what());
-        }
+        const nlohmann::json record = json_limits::parse(line, source + ":" + std::to_string(line_no));
         if (!record.is_object() || !record.contains("text") || !record["text"].is_string())
             throw Error(source + ":" + std::to_string(line_no) + ": expected an object with a string field \"text\"");
         texts.push_back(record["text"].get<std::string>());
@@ -133,7 +130,7 @@ int run_embed(const std::vector<std::string>& argv) {
                                            : throw Error("--prompt must be query or passage, got '" + prompt + "'");
     EncoderOptions options;
     options.batch_size = args.get_size("batch-size", options.batch_size);
-    options.threads = args.get_size("threads", 0);
+    options.threads = thread_arg(args);
     if (options.batch_size == 0) throw Error("--batch-size must be at least 1");
 
     // Load the model before reading or writing anything, so a bad model leaves no partial output.

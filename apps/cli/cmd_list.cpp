@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "index_args.h"
 #include "json_output.h"
+#include "terminal_text.h"
 #include "leann/catalog.h"
 #include "leann/error.h"
 
@@ -47,15 +48,18 @@ int run_list(const std::vector<std::string>& argv) {
     std::printf("%-20s %8s %10s  %-20s %-20s  %s\n", "NAME", "CHUNKS", "SIZE", "MODEL", "CREATED", "SOURCES");
     for (const auto& r : rows) {
         if (r.contains("error")) {
-            std::printf("%-20s  unreadable: %s\n", r["name"].get<std::string>().c_str(),
-                        r["error"].get<std::string>().c_str());
+            std::printf("%-20s  unreadable: %s\n", apps::escape_controls(r["name"].get<std::string>()).c_str(),
+                        apps::escape_controls(r["error"].get<std::string>()).c_str());
             continue;
         }
         std::string sources;
         for (const auto& s : r["sources"]) sources += (sources.empty() ? "" : " ") + s.get<std::string>();
-        std::printf("%-20s %8zu %10s  %-20s %-20s  %s\n", r["name"].get<std::string>().c_str(),
+        // Everything here but the counts was read from index files: control characters are shown escaped.
+        std::printf("%-20s %8zu %10s  %-20s %-20s  %s\n", apps::escape_controls(r["name"].get<std::string>()).c_str(),
                     r["chunks"].get<size_t>(), human_bytes(r["bytes"].get<double>()).c_str(),
-                    r["model"].get<std::string>().c_str(), r["created"].get<std::string>().c_str(), sources.c_str());
+                    apps::escape_controls(r["model"].get<std::string>()).c_str(),
+                    apps::escape_controls(r["created"].get<std::string>()).c_str(),
+                    apps::escape_controls(sources).c_str());
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "index_args.h"
 #include "leann/catalog.h"
 #include "leann/error.h"
 #include "leann/model.h"
@@ -51,7 +52,7 @@ int run_mcp(const std::vector<std::string>& argv) {
     std::ios_base::sync_with_stdio(false);  // std::cin reads in blocks instead of a getc per byte
 
     CatalogOptions options;
-    options.encoder.threads = args.get_size("threads", 0);
+    options.encoder.threads = thread_arg(args);
     if (args.has("model")) options.model_dir = resolve_model(args.get("model"));
     Catalog catalog(options);
     if (args.has("preload"))

@@ -10,6 +10,7 @@
 #include "index_args.h"
 #include "json_output.h"
 #include "snippet.h"
+#include "terminal_text.h"
 #include "leann/error.h"
 #include "util/utf8.h"
 
@@ -45,8 +46,11 @@ void print_text(const SearchResult& r, std::string_view query) {
     for (size_t i = 0; i < r.hits.size(); ++i) {
         const Hit& h = r.hits[i];
         // Chunks of files show where they are: path:line (their id); records show their id.
-        const std::string snippet = apps::render_snippet(apps::make_snippet(h.text, query), mark_on, mark_off);
-        std::printf("%zu. [%.4f] %.*s%s%.*s\n   %s\n", i + 1, h.score, int(id_on.size()), id_on.data(), h.id.c_str(),
+        // Ids and passages come from documents: their control characters are shown escaped, never sent raw.
+        const std::string text = apps::escape_controls(h.text, apps::Newlines::keep);
+        const std::string snippet = apps::render_snippet(apps::make_snippet(text, query), mark_on, mark_off);
+        std::printf("%zu. [%.4f] %.*s%s%.*s\n   %s\n", i + 1, h.score, int(id_on.size()), id_on.data(),
+                    apps::escape_controls(h.id).c_str(),
                     int(id_off.size()), id_off.data(), snippet.c_str());
     }
     std::fflush(stdout);
@@ -119,7 +123,8 @@ int run_search(const std::vector<std::string>& argv) {
         if (json) {
             std::printf("%s\n", apps::dump(apps::result_json(query_id, query, r)).c_str());
         } else {
-            std::printf("# %s\t%s\n", query_id.get<std::string>().c_str(), query.c_str());
+            std::printf("# %s\t%s\n", apps::escape_controls(query_id.get<std::string>()).c_str(),
+                        apps::escape_controls(query).c_str());
             print_text(r, query);
         }
         std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "index_args.h"
 #include "json_output.h"
+#include "terminal_text.h"
 #include "leann/error.h"
 
 namespace leann::cli {
@@ -56,7 +57,8 @@ int run_stats(const std::vector<std::string>& argv) {
         std::printf("%s\n", apps::dump(apps::stats_json(s), 2).c_str());
         return 0;
     }
-    std::printf("index      %s (format %u, generation %u)\n", s.path.string().c_str(), s.format_version,
+    std::printf("index      %s (format %u, generation %u)\n", apps::escape_controls(s.path.string()).c_str(),
+                s.format_version,
                 s.generation);
     std::printf("chunks     %zu live, %zu deleted (tombstones)   edges %zu (%.1f per chunk)   hub cache %zu nodes\n",
                 s.chunks - s.deleted, s.deleted, s.edges, double(s.edges) / chunks, s.hubs);
@@ -71,7 +73,7 @@ int run_stats(const std::vector<std::string>& argv) {
                 human_bytes(double(s.file_bytes)).c_str(),
                 100.0 * double(s.file_bytes) / std::max<double>(1, double(s.raw_text_bytes)),
                 human_bytes(double(s.reclaimable_bytes)).c_str());
-    for (const auto& line : s.advice) std::printf("advice     %s\n", line.c_str());
+    for (const auto& line : s.advice) std::printf("advice     %s\n", apps::escape_controls(line).c_str());
     std::printf("\n");
     std::printf("%-6s %12s %10s  %s\n", "tag", "bytes", "per chunk", "what");
     for (const auto& sec : s.sections)
@@ -79,7 +81,8 @@ int run_stats(const std::vector<std::string>& argv) {
                     double(sec.bytes) / chunks, sec.what.c_str());
     std::printf("\ngraph + PQ + id map (no passages, no hub vectors): %.1f bytes per chunk, %.2f%% of the raw text\n",
                 double(structure) / chunks, 100.0 * double(structure) / std::max<double>(1, double(s.raw_text_bytes)));
-    std::printf("embedding matrix: none stored\n\nbuild configuration:\n%s\n", s.config_json.c_str());
+    std::printf("embedding matrix: none stored\n\nbuild configuration:\n%s\n",
+                apps::escape_controls(s.config_json, apps::Newlines::keep).c_str());
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "leann/model.h"
 #include "leann/watch.h"
 #include "leann/writer.h"
+#include "terminal_text.h"
 
 namespace leann::cli {
 namespace {
@@ -98,7 +99,7 @@ int run_watch(const std::vector<std::string>& argv) {
     std::filesystem::current_path(recipe.cwd, ec);
     if (ec) throw Error(recipe.cwd.string() + ": cannot enter the folder the index was built from: " + ec.message());
     FollowOptions follow;
-    follow.threads = args.get_size("threads", 0);
+    follow.threads = thread_arg(args);
     EncoderOptions encoder_options;
     encoder_options.threads = follow.threads;
     std::shared_ptr<Encoder> encoder = Encoder::load(resolve_model(args.get("model", model_name)), encoder_options);
@@ -112,10 +113,13 @@ int run_watch(const std::vector<std::string>& argv) {
     follow.check = check_interrupt;
     follow.on_update = [&](const UpdateStats& u) {
         if (!u.up_to_date)
-            for (const auto& w : u.report.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+            for (const auto& w : u.report.warnings)
+                std::fprintf(stderr, "warning: %s\n", apps::escape_controls(w).c_str());
         print_line(u, json);
     };
-    follow.on_message = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+    follow.on_message = [](const std::string& line) {
+        std::fprintf(stderr, "%s\n", apps::escape_controls(line).c_str());
+    };
     try {
         follow_index(path, encoder, follow);
     } catch (const Interrupted&) {

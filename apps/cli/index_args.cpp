@@ -8,6 +8,7 @@
 
 #include "leann/error.h"
 #include "leann/model.h"
+#include "util/thread_pool.h"
 
 namespace leann::cli {
 
@@ -27,12 +28,20 @@ Index open_index(const Args& args, const std::filesystem::path& path, bool with_
     Index index = Index::open(path);
     if (with_encoder) {
         EncoderOptions options;
-        options.threads = args.get_size("threads", 0);
+        options.threads = thread_arg(args);
         std::optional<std::filesystem::path> model;
         if (args.has("model")) model = resolve_model(args.get("model"));
         index.load_encoder(model, options);
     }
     return index;
+}
+
+size_t thread_arg(const Args& args) {
+    const size_t asked = args.get_size("threads", 0);
+    const size_t cores = hardware_threads();
+    if (asked <= cores) return asked;
+    std::fprintf(stderr, "note: --threads %zu is more than the %zu cores here; using %zu\n", asked, cores, cores);
+    return cores;
 }
 
 double now_seconds() {

@@ -50,6 +50,10 @@ SyncArgs parse_sync_args(const Args& args, const std::vector<std::string>& doc_a
 /// The read warnings of an update, one "warning: ..." line each on stderr.
 void print_update_warnings(const UpdateStats& stats);
 
+/// --threads N (0, all cores, when absent), clamped to the cores this process may use, with a note on stderr:
+/// more threads than cores only slow things down, and thousands exhaust the machine's task limit.
+size_t thread_arg(const Args& args);
+
 double now_seconds();
 /// "0.4s", "12.3s", "4m 05s", "1h 02m".
 std::string format_seconds(double seconds);

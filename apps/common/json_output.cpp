@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "util/json_limits.h"
+
 namespace leann::apps {
 
 nlohmann::json metadata_json(const std::string& text) {
-    auto j = nlohmann::json::parse(text, nullptr, false);
+    auto j = json_limits::parse_or_discarded(text);
     if (j.is_discarded()) return text;
     return j;
 }

@@ -11,13 +11,18 @@
 #include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "leann/error.h"
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann::rag {
@@ -26,6 +31,7 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t max_error_body_bytes = 64u << 10;
+constexpr size_t max_models_body_bytes = 4u << 20;
 constexpr double max_connect_timeout_s = 10;
 
 std::string lower(std::string_view s) {
@@ -149,7 +155,7 @@ std::string describe_failure(httplib::Error error, const BaseUrl& url, double co
 
 std::vector<std::string> parse_model_list(const std::string& body) {
     std::vector<std::string> models;
-    const json j = json::parse(utf8::repair(body), nullptr, false);
+    const json j = json_limits::parse_or_discarded(utf8::repair(body));
     if (!j.is_object()) return models;
     // OpenAI shape {"data": [{"id": ...}]}; Ollama's native {"models": [{"name": ...}]} for a misconfigured path.
     for (const char* list : {"data", "models"}) {
@@ -263,6 +269,56 @@ std::unique_ptr<httplib::Client> make_http(const BaseUrl& url, double connect_ti
     return http;
 }
 
+// Enforces LlmSettings::deadline_s over one request: httplib's timeouts are per read, so a server sending a byte
+// now and then would hold a request forever. At the deadline the watchdog shuts the socket down (Client::stop() is
+// meant to be called from another thread), which ends the request with an error.
+class Deadline {
+public:
+    Deadline(httplib::Client& http, double seconds)
+        : http_(http), at_(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                  std::chrono::duration<double>(seconds))) {
+        thread_ = std::thread([this] {
+            std::unique_lock lock(mutex_);
+            if (done_cv_.wait_until(lock, at_, [this] { return done_; })) return;
+            expired_ = true;
+            // Again until the request returns: a stop() while the socket is still being connected has nothing to
+            // shut down yet.
+            do http_.stop();
+            while (!done_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return done_; }));
+        });
+    }
+    ~Deadline() { finish(); }
+    Deadline(const Deadline&) = delete;
+    Deadline& operator=(const Deadline&) = delete;
+
+    /// Stops the watchdog; true when the deadline had passed (and the request was cut).
+    bool finish() {
+        if (thread_.joinable()) {
+            {
+                std::lock_guard lock(mutex_);
+                done_ = true;
+            }
+            done_cv_.notify_one();
+            thread_.join();
+        }
+        return expired_ || passed();
+    }
+    bool passed() const { return std::chrono::steady_clock::now() >= at_; }
+
+private:
+    httplib::Client& http_;
+    std::chrono::steady_clock::time_point at_;
+    std::mutex mutex_;
+    std::condition_variable done_cv_;
+    bool done_ = false;
+    bool expired_ = false;
+    std::thread thread_;
+};
+
+std::string deadline_text(double s) {
+    return "no complete reply within " + seconds_text(s) + " in all (--deadline-s)";
+}
+
 }  // namespace
 
 ChatClient ChatClient::connect(const LlmSettings& settings) {
@@ -275,22 +331,37 @@ ChatClient ChatClient::connect(const LlmSettings& settings) {
         impl->url = parse_base_url(text);
         impl->http = make_http(impl->url, impl->connect_timeout_s(), settings.timeout_s);
         const std::string models_url = impl->url.str() + "/models";
-        const auto res = impl->http->Get(impl->url.path + "/models", impl->headers());
+        int status = 0;
+        std::string body;  // bounded: a server may send anything here
+        Deadline deadline(*impl->http, settings.deadline_s);
+        const auto res = impl->http->Get(
+            impl->url.path + "/models", impl->headers(),
+            [&](const httplib::Response& r) {
+                status = r.status;
+                return true;
+            },
+            [&](const char* data, size_t n) {
+                body.append(data, std::min(n, max_models_body_bytes - std::min(max_models_body_bytes, body.size())));
+                return true;
+            });
+        if (deadline.finish()) {
+            tried.push_back(impl->url.str() + ": " + deadline_text(settings.deadline_s));
+            continue;
+        }
         if (!res) {
             tried.push_back(impl->url.str() + ": " +
                             describe_failure(res.error(), impl->url, impl->connect_timeout_s(), settings.timeout_s));
             continue;
         }
         // A server answers here: use it, even if it has no /models route, when the model is known.
-        const int status = res->status;
         if (status == 401 || status == 403)
-            throw Error("GET " + models_url + ": " + http_status_text(status, server_error_message(res->body)) +
+            throw Error("GET " + models_url + ": " + http_status_text(status, server_error_message(body)) +
                         impl->key_hint());
-        if (status >= 200 && status < 300) impl->models = parse_model_list(res->body);
+        if (status >= 200 && status < 300) impl->models = parse_model_list(body);
         impl->model = settings.model;
         if (impl->model.empty()) {
             if (status < 200 || status >= 300)
-                throw Error("GET " + models_url + ": " + http_status_text(status, server_error_message(res->body)) +
+                throw Error("GET " + models_url + ": " + http_status_text(status, server_error_message(body)) +
                             "; cannot list the models there: name one with --llm-model or LEANN_LLM_MODEL");
             if (impl->models.empty())
                 throw Error("the LLM server at " + impl->url.str() +
@@ -339,7 +410,7 @@ ChatReply ChatClient::complete(const std::vector<ChatMessage>& messages, const G
     req.headers.emplace("Content-Type", "application/json");
     req.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
 
-    ChatReplyDecoder decoder(on_token);
+    ChatReplyDecoder decoder(on_token, options.keep_answer_bytes);
     int status = 0;
     std::string error_body;
     std::exception_ptr failure;  // thrown inside httplib's callbacks: carried out, not thrown through the library
@@ -361,7 +432,9 @@ ChatReply ChatClient::complete(const std::vector<ChatMessage>& messages, const G
             return false;
         }
     };
+    Deadline deadline(*impl_->http, impl_->settings.deadline_s);
     const auto res = impl_->http->send(req);
+    if (deadline.finish()) throw Error("POST " + endpoint + ": " + deadline_text(impl_->settings.deadline_s));
     if (failure) std::rethrow_exception(failure);
     if (!res)
         throw Error("POST " + endpoint + ": " +

@@ -30,12 +30,14 @@ struct LlmSettings {
     std::string model;              // empty: the first model GET {base}/models lists
     std::string api_key;            // sent as "Authorization: Bearer KEY" when not empty
     double timeout_s = 120;         // for connecting (at most 10 s of it) and for each wait on the reply's bytes
+    double deadline_s = 600;        // for one request in all, however slowly the server trickles its bytes
 };
 
 struct GenerationOptions {
     bool stream = true;
     std::optional<double> temperature;
     std::optional<size_t> max_tokens;
+    size_t keep_answer_bytes = max_reply_bytes;  // how much of the answer ChatReply::content keeps
 };
 
 /// A base URL taken apart. "localhost:11434" gains "http://"; a URL with no path gains "/v1" (every

@@ -1,21 +1,22 @@
 #include "chat_reply.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "leann/error.h"
 #include "prompt.h"
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann::rag {
 namespace {
 
-constexpr size_t max_json_body_bytes = 64u << 20;
 constexpr size_t max_snippet_bytes = 300;
 
 using nlohmann::json;
 
 json parse_repaired(std::string_view text) {
-    return json::parse(utf8::repair(text), nullptr, false);
+    return json_limits::parse_or_discarded(utf8::repair(text));
 }
 
 std::string snippet(std::string_view text) {
@@ -54,10 +55,26 @@ std::string server_error_message(std::string_view body) {
     return snippet(body);
 }
 
-ChatReplyDecoder::ChatReplyDecoder(TokenHandler on_token)
-    : on_token_(std::move(on_token)), sse_([this](std::string_view data) { event(data); }) {}
+ChatReplyDecoder::ChatReplyDecoder(TokenHandler on_token, size_t keep_bytes)
+    : on_token_(std::move(on_token)), keep_bytes_(keep_bytes), sse_([this](std::string_view data) { event(data); }) {}
+
+void ChatReplyDecoder::keep(std::string_view piece) {
+    const size_t room = keep_bytes_ - std::min(keep_bytes_, reply_.content.size());
+    if (piece.size() <= room) {
+        reply_.content += piece;
+        return;
+    }
+    // Pieces are valid UTF-8: cut at the start of a character.
+    size_t cut = room;
+    while (cut > 0 && (static_cast<unsigned char>(piece[cut]) & 0xC0) == 0x80) --cut;
+    reply_.content.append(piece.substr(0, cut));
+    reply_.content_cut = true;
+}
 
 void ChatReplyDecoder::feed(std::string_view bytes) {
+    received_ += bytes.size();
+    if (received_ > max_reply_bytes)
+        throw Error("the LLM server's reply is over " + std::to_string(max_reply_bytes >> 20) + " MiB");
     if (mode_ == Mode::undecided) {
         // The first byte that is not white space tells the two shapes apart: a JSON reply opens with '{', an event
         // stream with a field name or a ':' comment. Content-Type is not trusted (servers mislabel streams).
@@ -71,8 +88,6 @@ void ChatReplyDecoder::feed(std::string_view bytes) {
         sse_.feed(bytes);
         return;
     }
-    if (body_.size() + bytes.size() > max_json_body_bytes)
-        throw Error("the LLM server's reply is over " + std::to_string(max_json_body_bytes >> 20) + " MiB");
     body_.append(bytes);
 }
 
@@ -99,7 +114,7 @@ void ChatReplyDecoder::event(std::string_view data) {
     if (piece.empty()) piece = string_field(choice.value("message", json::object()), "content");  // a whole message
     if (piece.empty()) piece = string_field(choice, "text");  // servers that stream the legacy completions shape
     if (piece.empty()) return;
-    reply_.content += piece;
+    keep(piece);
     on_token_(piece);
 }
 
@@ -125,9 +140,12 @@ ChatReply ChatReplyDecoder::finish() {
     if (!choice.is_object()) throw Error("the LLM server's reply has no choices: '" + snippet(body_) + "'");
     reply_.model = string_field(j, "model");
     reply_.finish_reason = string_field(choice, "finish_reason");
-    reply_.content = string_field(choice.value("message", json::object()), "content");
-    if (reply_.content.empty()) reply_.content = string_field(choice, "text");
-    if (!reply_.content.empty()) on_token_(reply_.content);
+    std::string content = string_field(choice.value("message", json::object()), "content");
+    if (content.empty()) content = string_field(choice, "text");
+    body_.clear();
+    body_.shrink_to_fit();
+    keep(content);
+    if (!content.empty()) on_token_(content);
     return reply_;
 }
 

@@ -15,8 +15,12 @@
 
 namespace leann::rag {
 
+/// Bounds on what a server may send (docs/ask.md): the reply's bytes in all, streamed or whole.
+inline constexpr size_t max_reply_bytes = 64u << 20;
+
 struct ChatReply {
-    std::string content;        // the whole answer (valid UTF-8)
+    std::string content;        // the answer (valid UTF-8), its first `keep_bytes` bytes (see ChatReplyDecoder)
+    bool content_cut = false;   // the answer was longer than what was kept (all of it went to the token handler)
     std::string model;          // the model the server says answered (may be empty)
     std::string finish_reason;  // "stop", "length", ... (may be empty)
     bool streamed = false;      // the reply came as server-sent events
@@ -27,9 +31,11 @@ public:
     /// Called with each piece of answer text as it arrives (valid UTF-8, never empty).
     using TokenHandler = std::function<void(std::string_view text)>;
 
-    explicit ChatReplyDecoder(TokenHandler on_token);
+    /// `keep_bytes`: how much of the answer ChatReply::content keeps. What was handed to `on_token` (printed) need
+    /// not be kept: a long streamed answer then costs no memory.
+    explicit ChatReplyDecoder(TokenHandler on_token, size_t keep_bytes = max_reply_bytes);
 
-    /// Throws leann::Error when the stream carries an error object, or the body grows past its bound.
+    /// Throws leann::Error when the stream carries an error object, or the reply grows past max_reply_bytes.
     void feed(std::string_view bytes);
     /// Throws leann::Error when the body held no reply at all (empty, not JSON, no choices, only malformed events).
     ChatReply finish();
@@ -38,7 +44,11 @@ private:
     enum class Mode { undecided, sse, json };
     void event(std::string_view data);
 
+    void keep(std::string_view piece);
+
     TokenHandler on_token_;
+    size_t keep_bytes_;
+    size_t received_ = 0;  // bytes of the reply so far
     Mode mode_ = Mode::undecided;
     SseParser sse_;
     std::string body_;  // the JSON body, or the first malformed event (for the error message)

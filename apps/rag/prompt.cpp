@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann::rag {
@@ -60,7 +61,7 @@ Passage passage_from_hit(const Hit& hit) {
     p.text = hit.text;
     p.score = hit.score;
     p.source = hit.id;
-    const auto meta = nlohmann::json::parse(hit.metadata, nullptr, false);
+    const auto meta = json_limits::parse_or_discarded(hit.metadata);
     if (meta.is_object()) {
         const auto source = meta.find("source");
         const auto line = meta.find("start_line");

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "http_api.h"
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann::server {
@@ -57,12 +58,9 @@ bool blank(std::string_view text) {
 nlohmann::json parse_json_object(std::string_view body) {
     // nlohmann would refuse bad UTF-8 too, but as a generic parse error; say what is wrong instead.
     if (!utf8::is_valid(body)) throw HttpError(400, "invalid_utf8", "the request body is not valid UTF-8");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw HttpError(400, "invalid_json", std::string("the request body is not valid JSON: ") + e.what());
-    }
+    std::string why;
+    const nlohmann::json j = json_limits::parse_or_discarded(body, &why);
+    if (j.is_discarded()) throw HttpError(400, "invalid_json", "the request body: " + why);
     if (!j.is_object()) throw HttpError(400, "invalid_request", "the request body must be a JSON object");
     return j;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann::mcp {
@@ -25,29 +26,10 @@ bool is_valid_id(const nlohmann::json& id) {
     return id.is_string() || id.is_number_integer() || id.is_number_unsigned();
 }
 
-// The depth limit is enforced on the raw text, before nlohmann builds anything: copying or printing a value
-// nested a million levels deep would recurse that deep. Brackets inside strings do not count.
+// The depth limit is enforced on the raw text, before nlohmann builds anything (util/json_limits.h).
 void check_nesting(std::string_view text) {
-    size_t depth = 0;
-    bool in_string = false, escaped = false;
-    for (const char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max_nesting_depth)
-                throw RpcError(ErrorCode::invalid_request, "Invalid Request: JSON nested deeper than " +
-                                                               std::to_string(max_nesting_depth) + " levels");
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            --depth;
-        }
-    }
+    if (auto deep = json_limits::nesting_error(text, max_nesting_depth))
+        throw RpcError(ErrorCode::invalid_request, "Invalid Request: " + *deep);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "json_output.h"
+#include "terminal_text.h"
 #include "leann/error.h"
 #include "leann/index.h"
 #include "util/utf8.h"
@@ -229,8 +230,9 @@ std::string fenced(const std::string& text) {
 
 // Where a hit comes from, as an editor or a terminal would link it: path:line, path (page N), or the record id.
 std::string location(const json& hit) {
-    if (!hit.contains("source")) return hit.value("id", "");
-    std::string where = hit["source"].get<std::string>();
+    // On an unfenced line: a file name with a newline must not start a line of its own.
+    if (!hit.contains("source")) return apps::escape_controls(hit.value("id", ""));
+    std::string where = apps::escape_controls(hit["source"].get<std::string>());
     if (hit.contains("line")) where += ":" + std::to_string(hit["line"].get<uint64_t>());
     if (hit.contains("page")) where += " (page " + std::to_string(hit["page"].get<uint64_t>()) + ")";
     return where;
@@ -252,7 +254,7 @@ std::string search_text(const std::string& name, const std::string& query, const
         std::snprintf(score, sizeof score, "%.4f", results[i].value("score", 0.0));
         text += '\n';
         text += std::to_string(i + 1) + ". " + location(results[i]) + " (" + score + ")\n";
-        text += fenced(results[i].value("text", ""));
+        text += fenced(apps::escape_controls(results[i].value("text", ""), apps::Newlines::keep));
     }
     return text;
 }
@@ -262,18 +264,20 @@ std::string list_text(const json& rows) {
     if (rows.empty()) return "No indexes in " + root + ". Build one with: leann build NAME --docs FOLDER";
     std::string text = std::to_string(rows.size()) + (rows.size() == 1 ? " index" : " indexes") + " in " + root + ":\n";
     for (const auto& row : rows) {
-        text += "- " + row.value("name", "");
+        text += "- " + apps::escape_controls(row.value("name", ""));
         if (row.contains("error")) {
-            text += ": cannot be opened: " + row.value("error", "") + "\n";
+            text += ": cannot be opened: " + apps::escape_controls(row.value("error", "")) + "\n";
             continue;
         }
         text += ": " + std::to_string(row.value("chunks", uint64_t(0))) + " chunks, " +
-                human_bytes(double(row.value("bytes", uint64_t(0)))) + ", model " + row.value("model", "?");
-        if (const std::string created = row.value("created", ""); !created.empty()) text += ", built " + created;
+                human_bytes(double(row.value("bytes", uint64_t(0)))) + ", model " +
+                apps::escape_controls(row.value("model", "?"));
+        if (const std::string created = row.value("created", ""); !created.empty())
+            text += ", built " + apps::escape_controls(created);
         const json sources = row.value("sources", json::array());
         if (sources.is_array() && !sources.empty()) {
             text += ", from";
-            for (const auto& s : sources) text.append(" ").append(s.get<std::string>());
+            for (const auto& s : sources) text.append(" ").append(apps::escape_controls(s.get<std::string>()));
         }
         text += "\n";
     }
@@ -282,7 +286,7 @@ std::string list_text(const json& rows) {
 
 std::string stats_text(const std::string& name, const json& s, const IndexSummary& summary) {
     const double chunks = std::max(1.0, s.value("chunks", 0.0));
-    std::string text = "Index \"" + name + "\" (" + s.value("path", "") + "), format version " +
+    std::string text = "Index \"" + name + "\" (" + apps::escape_controls(s.value("path", "")) + "), format version " +
                        std::to_string(s.value("format_version", 0)) + "\n";
     text += "chunks: " + std::to_string(s.value("chunks", uint64_t(0))) + " (" +
             std::to_string(s.value("deleted", uint64_t(0))) +
@@ -292,12 +296,12 @@ std::string stats_text(const std::string& name, const json& s, const IndexSummar
             "; raw passage text: " + human_bytes(s.value("raw_text_bytes", 0.0)) +
             "; index without passages: " + human_bytes(s.value("index_bytes_without_passages", 0.0)) + " (" +
             human_bytes(s.value("index_bytes_without_passages", 0.0) / chunks) + " per chunk)\n";
-    text += "model: " + (summary.model.empty() ? std::string("?") : summary.model);
-    if (!summary.created.empty()) text += ", built " + summary.created;
+    text += "model: " + (summary.model.empty() ? std::string("?") : apps::escape_controls(summary.model));
+    if (!summary.created.empty()) text += ", built " + apps::escape_controls(summary.created);
     text += "\n";
     if (!summary.sources.empty()) {
         text += "sources:";
-        for (const auto& src : summary.sources) text += " " + src;
+        for (const auto& src : summary.sources) text += " " + apps::escape_controls(src);
         text += "\n";
     }
     text += "sections:\n";

@@ -42,6 +42,8 @@ public:
 struct WriterOptions {
     BuildOptions build;          // used by full builds; graph degrees and threads also by updates
     bool wait = false;           // wait for another writer's lock instead of throwing IndexLockedError
+    bool replace_foreign = false;   // replace a file at the index path that is not a leann index (`--force`);
+                                    // anything that is not a regular file is never replaced
     bool auto_compact = true;    // compact after an update once deleted nodes or dead bytes pass the thresholds
     double compact_deleted = 0.25;  // share of nodes tombstoned
     double compact_garbage = 0.5;   // share of the file that older generations no longer use
@@ -86,9 +88,11 @@ SyncRecipe recorded_sync(const Index& index);
 
 class IndexWriter {
 public:
-    /// Locks the index at `path` for writing (creating its folder). The encoder embeds new chunks; it must be the
-    /// index's model (content hash) unless the next call rebuilds. Throws IndexLockedError when another writer holds
-    /// the lock and options.wait is false.
+    /// Locks the index at `path` for writing (creating its folder, user-only). The encoder embeds new chunks; it must
+    /// be the index's model (content hash) unless the next call rebuilds. Throws IndexLockedError when another writer
+    /// holds the lock and options.wait is false. Throws leann::Error before any work when the folder is not writable,
+    /// when something other than a regular file is at `path`, or when a file there is not a leann index (no magic
+    /// bytes) and options.replace_foreign is false: a careless --index never destroys another file.
     IndexWriter(const std::filesystem::path& path, std::shared_ptr<Encoder> encoder, WriterOptions options = {});
     ~IndexWriter();
     IndexWriter(const IndexWriter&) = delete;

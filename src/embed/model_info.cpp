@@ -8,6 +8,7 @@
 #include "embed/tensor_file.h"
 #include "leann/error.h"
 #include "leann/model.h"
+#include "util/json_limits.h"
 #include "util/mapped_file.h"
 
 namespace leann {
@@ -25,11 +26,10 @@ json read_json(const fs::path& file) {
     } catch (const Error& e) {
         throw ModelError(e.what());
     }
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        fail(file, std::string("not valid JSON: ") + e.what());
-    }
+    std::string why;
+    json j = json_limits::parse_or_discarded(text, &why);
+    if (j.is_discarded()) fail(file, why);
+    return j;
 }
 
 size_t get_size(const json& config, const fs::path& file, const char* field, bool required, size_t fallback = 0) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "leann/error.h"
+#include "util/json_limits.h"
 
 namespace leann {
 namespace {
@@ -81,12 +82,9 @@ std::map<std::string, TensorInfo> parse_safetensors_header(const MappedFile& fil
         fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
                        std::to_string(bytes.size()) + " (truncated or not a safetensors file)");
     uint64_t data_start = 8 + header_len, data_len = bytes.size() - data_start;
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(file.text().substr(8, header_len));
-    } catch (const nlohmann::json::exception& e) {
-        fail(path, std::string("header is not valid JSON: ") + e.what());
-    }
+    std::string why;
+    const nlohmann::json header = json_limits::parse_or_discarded(file.text().substr(8, header_len), &why);
+    if (header.is_discarded()) fail(path, "header: " + why);
     if (!header.is_object()) fail(path, "header is not a JSON object");
     std::map<std::string, TensorInfo> tensors;
     for (const auto& [name, entry] : header.items()) {

@@ -16,6 +16,7 @@
 #include "embed/wordpiece.h"
 #include "leann/error.h"
 #include "leann/log.h"
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann {
@@ -42,13 +43,11 @@ std::string read_file(const fs::path& file) {
 
 json read_json(const fs::path& file) {
     const std::string bytes = read_file(file);
-    try {
-        json root = json::parse(bytes);
-        if (!root.is_object()) fail(file, "expected a JSON object at the top level");
-        return root;
-    } catch (const json::exception& e) {
-        fail(file, std::string("malformed JSON: ") + e.what());
-    }
+    std::string why;
+    json root = json_limits::parse_or_discarded(bytes, &why);
+    if (root.is_discarded()) fail(file, "malformed JSON: " + why);
+    if (!root.is_object()) fail(file, "expected a JSON object at the top level");
+    return root;
 }
 
 // Typed access to optional members; a member that is present with the wrong type is an error naming the field.

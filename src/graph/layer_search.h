@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -33,8 +34,10 @@ struct Vectors {
     Metric metric;
 
     const float* at(uint32_t id) const { return data + static_cast<size_t>(id) * dim; }
-    float to(const float* query, uint32_t id) const { return distance(metric, query, at(id), dim); }
-    float between(uint32_t a, uint32_t b) const { return distance(metric, at(a), at(b), dim); }
+    // A NaN (a poisoned model's vector) becomes +inf so that Candidate's order stays a strict weak order.
+    float to(const float* query, uint32_t id) const { return orderable(distance(metric, query, at(id), dim)); }
+    float between(uint32_t a, uint32_t b) const { return orderable(distance(metric, at(a), at(b), dim)); }
+    static float orderable(float d) { return d != d ? std::numeric_limits<float>::infinity() : d; }
 };
 
 /// Visited marks for one search at a time over n nodes. Starting a search bumps an epoch instead of clearing

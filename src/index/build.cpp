@@ -18,6 +18,7 @@
 #include "pq/product_quantizer.h"
 #include "store/passage_store.h"
 #include "util/distance.h"
+#include "util/json_limits.h"
 
 namespace leann {
 
@@ -156,8 +157,9 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     info.edges = g.edges();
     info.raw_text_bytes = passages.raw_text_bytes();
 
-    json chunking = json::parse(options.chunking, nullptr, false);
-    if (chunking.is_discarded() || !chunking.is_object()) throw Error("build: chunking parameters must be a JSON object");
+    json chunking = json_limits::parse_or_discarded(options.chunking);
+    if (chunking.is_discarded() || !chunking.is_object())
+        throw Error("build: chunking parameters must be a JSON object");
     const json meta = {
         {"format", "leann-index"},
         {"program_version", std::string(version())},

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "leann/model.h"
+#include "util/json_limits.h"
 
 namespace leann {
 
@@ -15,7 +16,7 @@ IndexSummary summarize(std::string_view name, const Index& index) {
     row.path = s.path;
     row.chunks = s.chunks - s.deleted;
     row.bytes = s.file_bytes;
-    const auto config = nlohmann::json::parse(s.config_json, nullptr, false);
+    const auto config = json_limits::parse_or_discarded(s.config_json);
     if (config.is_object()) {
         if (auto m = config.find("model"); m != config.end() && m->is_object()) row.model = m->value("name", "");
         if (auto c = config.find("created"); c != config.end() && c->is_string()) row.created = c->get<std::string>();

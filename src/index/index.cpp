@@ -23,6 +23,7 @@
 #include "search/vector_source.h"
 #include "store/passage_store.h"
 #include "util/distance.h"
+#include "util/json_limits.h"
 
 namespace leann {
 
@@ -32,6 +33,25 @@ Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Index::Index(Index&&) noexcept = default;
 Index& Index::operator=(Index&&) noexcept = default;
 Index::~Index() = default;
+
+namespace {
+
+size_t first_non_finite(std::span<const float> values) {
+    for (size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i])) return i;
+    return values.size();
+}
+
+// A model recorded in META is looked up by name in the model cache; a name that is a path (absolute, with a
+// separator, "." or "..") would load a model folder from wherever it points before the hash check refused it.
+bool is_plain_model_name(std::string_view name) {
+    if (name.empty() || name == "." || name == "..") return false;
+    for (const char c : name)
+        if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    return true;
+}
+
+}  // namespace
 
 Index Index::open(const std::filesystem::path& path) {
     auto impl = std::make_unique<Impl>();
@@ -51,15 +71,38 @@ Index Index::open(const std::filesystem::path& path) {
         x.fail(index::kInfo, "dimension " + std::to_string(info.dim) + " and " + std::to_string(info.subquantizers) +
                                  " sub-quantizers are inconsistent");
     if (info.nodes > 0 && info.entry_point >= info.nodes) x.fail(index::kInfo, "entry point out of range");
+    if (info.deleted > info.nodes)
+        x.fail(index::kInfo, "deleted count " + std::to_string(info.deleted) + " exceeds the node count " +
+                                 std::to_string(info.nodes));
+    if (info.hubs > info.nodes)
+        x.fail(index::kInfo, "hub count " + std::to_string(info.hubs) + " exceeds the node count " +
+                                 std::to_string(info.nodes));
     x.metric = Metric(info.metric);
 
     auto meta_bytes = x.file.section(index::kMeta);
-    x.meta = json::parse(std::string_view(reinterpret_cast<const char*>(meta_bytes.data()), meta_bytes.size()),
-                         nullptr, false);
-    if (x.meta.is_discarded() || !x.meta.is_object() || !x.meta.contains("model") || !x.meta["model"].is_object())
+    std::string why;
+    x.meta = json_limits::parse_or_discarded(
+        std::string_view(reinterpret_cast<const char*>(meta_bytes.data()), meta_bytes.size()), &why);
+    if (x.meta.is_discarded()) x.fail(index::kMeta, why);
+    if (!x.meta.is_object() || !x.meta.contains("model") || !x.meta["model"].is_object())
         x.fail(index::kMeta, "not a JSON object with a model");
-    x.model.name = x.meta["model"].value("name", "");
-    x.model.content_hash = x.meta["model"].value("content_hash", "");
+    // META.model fields are strings; anything else is a FormatError naming the field (not nlohmann's type_error).
+    auto meta_string = [&x](const char* field) {
+        const json& model = x.meta["model"];
+        const auto it = model.find(field);
+        if (it == model.end()) return std::string();
+        if (!it->is_string()) x.fail(index::kMeta, std::string("model.") + field + " is not a string");
+        return it->get<std::string>();
+    };
+    x.model.name = meta_string("name");
+    x.model.content_hash = meta_string("content_hash");
+    // The name picks a folder in the model cache (load_encoder): it must not be a path that leads elsewhere.
+    if (!is_plain_model_name(x.model.name)) {
+        std::string shown = x.model.name.substr(0, 200);  // for the message: no control characters, bounded
+        for (char& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        x.fail(index::kMeta, "model.name '" + shown + "' is not a plain model name (a path or empty)");
+    }
     x.model.dims = info.dim;
 
     auto& view = x.context.graph;
@@ -109,6 +152,10 @@ Index Index::open(const std::filesystem::path& path) {
 
     const size_t sub_dim = info.dim / info.subquantizers;
     auto centroids = x.file.array<float>(index::kPqCentroids, size_t(info.subquantizers) * pq::kCentroids * sub_dim);
+    // A NaN or infinite centroid poisons every PQ distance (searches that order by them would stall or return
+    // nothing): refused here, where it costs 256 x dim floats.
+    if (size_t at = first_non_finite(centroids); at != centroids.size())
+        x.fail(index::kPqCentroids, "value " + std::to_string(at) + " is not a finite number");
     x.quantizer = pq::ProductQuantizer::from_centroids(info.dim, info.subquantizers, centroids);
     x.context.pq = &x.quantizer;
     const size_t code_bytes = size_t(info.nodes) * info.subquantizers;
@@ -141,9 +188,15 @@ Index Index::open(const std::filesystem::path& path) {
     for (size_t i = 0; i < x.hub_ids.size(); ++i)
         if (x.hub_ids[i] >= info.nodes || (i > 0 && x.hub_ids[i] <= x.hub_ids[i - 1]))
             x.fail(index::kHubIds, "ids must be ascending node ids");
+    if (size_t at = first_non_finite(x.hub_vectors); at != x.hub_vectors.size())
+        x.fail(index::kHubVectors, "value " + std::to_string(at) + " (hub " + std::to_string(at / info.dim) +
+                                       ") is not a finite number");
     x.context.deleted = x.file.array<uint8_t>(index::kTombstones, (size_t(info.nodes) + 7) / 8);
     size_t deleted = 0;
     for (uint8_t byte : x.context.deleted) deleted += size_t(std::popcount(byte));
+    if (const size_t tail = info.nodes % 8; tail != 0 && !x.context.deleted.empty() &&
+                                            (x.context.deleted.back() >> tail) != 0)
+        x.fail(index::kTombstones, "bits set past the last node");
     if (deleted != info.deleted)
         x.fail(index::kTombstones, std::to_string(deleted) + " nodes marked deleted, INFO says " +
                                        std::to_string(info.deleted));

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "store/index_file.h"
+#include "util/json_limits.h"
 
 namespace leann::index {
 namespace {
@@ -72,7 +73,9 @@ Manifest Manifest::decode(std::span<const std::byte> bytes, const std::string& f
     } else {
         text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     }
-    const json j = json::parse(text, nullptr, false);
+    std::string why;
+    const json j = json_limits::parse_or_discarded(text, &why);
+    if (j.is_discarded()) return fail(why);
     if (!j.is_object() || !j.contains("version") || !j["version"].is_number_integer())
         return fail("not a JSON object with a version");
     Manifest m;

@@ -24,9 +24,14 @@ struct FileText {
 };
 
 std::optional<FileText> read_file_text(const std::filesystem::path& path, const ingest::FileKind& kind,
-                                       std::string& why) {
+                                       uint64_t max_bytes, std::string& why) {
     FileText out;
     if (kind.type == "pdf") {
+        std::error_code ec;  // poppler reads the file itself: a file grown past the limit since discovery is refused
+        if (const auto size = std::filesystem::file_size(path, ec); !ec && size > max_bytes) {
+            why = "larger than the limit (" + std::to_string(size) + " > " + std::to_string(max_bytes) + " bytes)";
+            return std::nullopt;
+        }
         auto pdf = ingest::read_pdf(path, why);
         if (!pdf) return std::nullopt;
         out.text = std::move(pdf->text);
@@ -35,7 +40,7 @@ std::optional<FileText> read_file_text(const std::filesystem::path& path, const 
         out.page = std::move(pdf->page_of_line);
         return out;
     }
-    auto text = ingest::read_text(path, why);
+    auto text = ingest::read_text(path, why, max_bytes);
     if (!text) return std::nullopt;
     out.encoding = text->encoding;
     if (kind.type == "html") {
@@ -106,7 +111,7 @@ std::vector<Document> read_file_documents(std::span<const SourceFile> files, con
             continue;
         }
         std::string why;
-        const auto text = read_file_text(file.path, *kind, why);
+        const auto text = read_file_text(file.path, *kind, options.max_file_bytes, why);
         if (!text) {
             report.skip(source, why);
             continue;

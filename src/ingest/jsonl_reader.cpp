@@ -1,16 +1,28 @@
 // ingest room: JSONL records -> Documents (the record format of `leann build --docs FILE.jsonl`).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "leann/error.h"
 #include "leann/ingest.h"
+#include "store/passage_store.h"
+#include "util/json_limits.h"
 #include "util/utf8.h"
 
 namespace leann {
 
 namespace {
+
+// A record becomes one passage: id, text and metadata must fit in a passage block (store/passage_store.h) with
+// their 12 length bytes and the block's 8-byte header.
+constexpr size_t max_record_bytes = store::kMaxBlockBytes - 20;
+// JSON escapes can make a line longer than the record it holds (\u0000 is 6 bytes for 1), but not without bound.
+constexpr size_t max_line_bytes = 2 * store::kMaxBlockBytes;
 
 std::string id_text(const nlohmann::json& id) {
     if (id.is_string()) return id.get<std::string>();
@@ -21,32 +33,41 @@ std::string id_text(const nlohmann::json& id) {
 }  // namespace
 
 std::vector<Document> read_jsonl_documents(const std::filesystem::path& path, ReadReport& report) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
+    // POSIX reads (a read error names the file instead of escaping as std::ios_base::failure) and lines bounded
+    // as they are read: a line longer than any record could be is skipped without being held in memory.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw Error(path.string() + ": not a regular file");
+
     std::vector<Document> documents;
-    std::string line;
     size_t line_no = 0;
     auto skip = [&](const std::string& why) {
         report.skip(path.string() + ":" + std::to_string(line_no), why);
     };
-    while (std::getline(in, line)) {
+    auto take = [&](std::string& line) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        if (line.find_first_not_of(" \t") == std::string::npos) return;
         if (!utf8::is_valid(line)) line = utf8::repair(line);
-        nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+        std::string why;
+        nlohmann::json record = json_limits::parse_or_discarded(line, &why);
         if (record.is_discarded()) {
-            skip("not valid JSON");
-            continue;
+            skip(why);
+            return;
         }
         if (!record.is_object()) {
             skip("not a JSON object");
-            continue;
+            return;
         }
         auto text = record.find("text");
         if (text == record.end() || !text->is_string()) {
             skip("no \"text\" string field");
-            continue;
+            return;
         }
         Document doc;
         doc.text = text->get<std::string>();
@@ -68,15 +89,64 @@ std::vector<Document> read_jsonl_documents(const std::filesystem::path& path, Re
             doc.text = title->get<std::string>() + " " + doc.text;
         if (doc.text.find_first_not_of(" \t\r\n") == std::string::npos) {
             skip("empty text");
-            continue;
+            return;
         }
         doc.id = has_id ? id : std::to_string(line_no);
         doc.metadata = metadata.dump();
+        // Refused here, not after all the embedding: a record is one passage, and a passage must fit in a block.
+        const size_t record_bytes = doc.id.size() + doc.text.size() + doc.metadata.size();
+        if (record_bytes > max_record_bytes) {
+            skip("the record is " + std::to_string(record_bytes) + " bytes; a passage holds at most " +
+                 std::to_string(max_record_bytes) + " (split its text into several records)");
+            return;
+        }
         report.raw_bytes += doc.text.size();
         documents.push_back(std::move(doc));
         ++report.records;
+    };
+
+    std::string line;
+    bool overlong = false;  // the current line passed max_line_bytes: its bytes are dropped up to its end
+    std::vector<char> buffer(1 << 16);
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            throw Error(path.string() + ": read error after line " + std::to_string(line_no) + ": " +
+                        std::strerror(errno));
+        }
+        if (got == 0) break;
+        std::string_view chunk(buffer.data(), size_t(got));
+        while (!chunk.empty()) {
+            const size_t newline = chunk.find('\n');
+            const std::string_view piece = chunk.substr(0, newline);
+            if (!overlong) {
+                if (line.size() + piece.size() > max_line_bytes) {
+                    overlong = true;
+                    line.clear();
+                    line.shrink_to_fit();
+                } else {
+                    line.append(piece);
+                }
+            }
+            if (newline == std::string_view::npos) break;
+            chunk.remove_prefix(newline + 1);
+            if (overlong) {
+                ++line_no;
+                skip("the line is longer than " + std::to_string(max_line_bytes >> 20) + " MiB");
+                overlong = false;
+            } else {
+                take(line);
+            }
+            line.clear();
+        }
     }
-    if (in.bad()) throw Error(path.string() + ": read error: " + std::strerror(errno));
+    if (overlong) {
+        ++line_no;
+        skip("the line is longer than " + std::to_string(max_line_bytes >> 20) + " MiB");
+    } else if (!line.empty()) {
+        take(line);
+    }
     return documents;
 }
 

@@ -1,5 +1,9 @@
 #include "ingest/text_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -71,18 +75,55 @@ std::optional<TextFile> decode_text(std::string_view bytes, std::string& why) {
     return TextFile{std::move(out), "latin-1"};
 }
 
-std::optional<TextFile> read_text(const std::filesystem::path& path, std::string& why) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+std::optional<std::string> read_file_bytes(const std::filesystem::path& path, uint64_t max_bytes, std::string& why) {
+    // POSIX reads: libstdc++'s streams throw std::ios_base::failure out of a read error (EIO) met through
+    // istreambuf_iterator, which named no file and ended the whole build. O_NONBLOCK: opening a FIFO must not wait.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         why = std::string("cannot open: ") + std::strerror(errno);
         return std::nullopt;
     }
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-        why = std::string("read error: ") + std::strerror(errno);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        why = "not a regular file";
         return std::nullopt;
     }
-    return decode_text(bytes, why);
+    // One byte past the limit is read, to tell "exactly at the limit" from "over it".
+    const uint64_t cap = max_bytes == UINT64_MAX ? max_bytes : max_bytes + 1;
+    std::string bytes;
+    bytes.resize(size_t(std::min<uint64_t>(uint64_t(st.st_size) + 1, cap)));
+    size_t used = 0;
+    for (;;) {
+        if (used == bytes.size()) {
+            if (used >= cap) break;
+            bytes.resize(size_t(std::min<uint64_t>(std::max<uint64_t>(4096, uint64_t(bytes.size()) * 2), cap)));
+        }
+        const ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            why = std::string("read error: ") + std::strerror(errno);
+            return std::nullopt;
+        }
+        if (got == 0) break;
+        used += size_t(got);
+    }
+    if (used > max_bytes) {
+        why = "larger than the limit (more than " + std::to_string(max_bytes) + " bytes when read; it grew after it "
+              "was listed)";
+        return std::nullopt;
+    }
+    bytes.resize(used);
+    return bytes;
+}
+
+std::optional<TextFile> read_text(const std::filesystem::path& path, std::string& why, uint64_t max_bytes) {
+    auto bytes = read_file_bytes(path, max_bytes, why);
+    if (!bytes) return std::nullopt;
+    return decode_text(*bytes, why);
 }
 
 std::optional<FileKind> file_kind(const std::filesystem::path& path) {

@@ -26,6 +26,10 @@ struct Farther {  // max-heap order
         return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
     }
 };
+// Distances enter the heaps only through this: a NaN (from a poisoned model or vector) sorts last instead of
+// breaking the heaps' ordering, which would stall the loop below or lose every result.
+inline float orderable(float d) { return std::isnan(d) ? INFINITY : d; }
+
 using MinHeap = std::priority_queue<Candidate, std::vector<Candidate>, Closer>;
 using MaxHeap = std::priority_queue<Candidate, std::vector<Candidate>, Farther>;
 
@@ -63,7 +67,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     ctx_.pq->distance_table(query, ctx_.metric, table_.data());
     auto pq_distance = [&](uint32_t node) {
         ++stats.pq_distances;
-        return ctx_.pq->distance(table_.data(), ctx_.codes.data() + size_t(node) * code_size);
+        return orderable(ctx_.pq->distance(table_.data(), ctx_.codes.data() + size_t(node) * code_size));
     };
 
     // Upper layers: greedy descent on PQ distances; they only choose where layer 0 starts.
@@ -102,7 +106,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         stats.hub_hits += counts.hub_hits;
         stats.batches += counts.batches;
         for (size_t i = 0; i < ids.size(); ++i)
-            distance_of(i) = distance(ctx_.metric, query, vectors.data() + i * dim, dim);
+            distance_of(i) = orderable(distance(ctx_.metric, query, vectors.data() + i * dim, dim));
     };
     auto flush = [&] {
         if (pending.empty()) return;
@@ -112,7 +116,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         for (const Candidate& c : pending) {
             exact.push(c);
             if (is_deleted(c.node)) continue;
-            if (c.distance < worst()) {
+            if (results.size() < L || c.distance < worst()) {  // an infinite (NaN) distance still fills a place
                 results.push(c);
                 if (results.size() > L) results.pop();
             }
@@ -137,6 +141,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
                 pending.push_back(approximate.top());
                 approximate.pop();
             }
+            if (pending.empty()) break;  // every path through the loop must make progress
             continue;
         }
         const uint32_t v = exact.top().node;
@@ -152,7 +157,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         fresh_distances.resize(fresh.size());
         ctx_.pq->distances(table_.data(), ctx_.codes.data(), fresh, fresh_distances.data());
         stats.pq_distances += fresh.size();
-        for (size_t i = 0; i < fresh.size(); ++i) approximate.push({fresh_distances[i], fresh[i]});
+        for (size_t i = 0; i < fresh.size(); ++i) approximate.push({orderable(fresh_distances[i]), fresh[i]});
         credit += share * double(fresh.size());
         for (; credit >= 1.0 && !approximate.empty(); credit -= 1.0) {
             pending.push_back(approximate.top());
@@ -184,7 +189,7 @@ std::vector<Hit> exact_top_k(const float* query, const float* matrix, size_t row
                              size_t k) {
     MaxHeap best;
     for (size_t r = 0; r < rows; ++r) {
-        const float d = distance(metric, query, matrix + r * dim, dim);
+        const float d = orderable(distance(metric, query, matrix + r * dim, dim));
         if (best.size() < k) {
             best.push({d, uint32_t(r)});
         } else if (d < best.top().distance) {

@@ -190,8 +190,12 @@ IndexFileWriter::IndexFileWriter(std::filesystem::path path) : impl_(std::make_u
     impl_->tmp_path = impl_->path;
     impl_->tmp_path += ".tmp-" + std::to_string(::getpid());
     LEANN_CHECK(impl_->hash != nullptr, "XXH3_createState failed");
-    impl_->fd = ::open(impl_->tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // User-only by default: an index holds the text of its sources, which may be private. A file that replaces an
+    // index keeps that index's permissions (a user who opened it up keeps it open).
+    impl_->fd = ::open(impl_->tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (impl_->fd < 0) impl_->fail("cannot create", errno);
+    if (struct stat old {}; ::stat(impl_->path.c_str(), &old) == 0 && S_ISREG(old.st_mode))
+        [[maybe_unused]] int ignored = ::fchmod(impl_->fd, old.st_mode & 0777);
     // The header slots are written last; reserve their place (zeros) so the first section lands at offset 128.
     std::byte header[kHeaderAreaBytes] = {};
     impl_->put(header, kHeaderAreaBytes);

@@ -11,12 +11,14 @@ test that dies leaves no server behind) or on SIGTERM.
 
     fake_llm_server.py --record requests.jsonl [--answer TEXT] [--models a,b] [--error-status 401
                        --error-message "bad key"] [--ignore-stream] [--invalid-utf8] [--chunk-chars 3]
+                       [--trickle] [--deep-models]
 """
 
 import argparse
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -30,6 +32,9 @@ def parse_args():
     p.add_argument("--ignore-stream", action="store_true", help="reply with one JSON object even to stream: true")
     p.add_argument("--invalid-utf8", action="store_true", help="put raw bytes that are not UTF-8 in the answer")
     p.add_argument("--chunk-chars", type=int, default=3, help="answer characters per streamed delta")
+    p.add_argument("--trickle", action="store_true",
+                   help="stream one short delta every 0.2 s and never finish (a server that never times out)")
+    p.add_argument("--deep-models", action="store_true", help="GET /v1/models answers JSON nested 100,000 deep")
     return p.parse_args()
 
 
@@ -64,7 +69,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.record("")
-        if self.path.rstrip("/") == "/v1/models":
+        if self.path.rstrip("/") == "/v1/models" and ARGS.deep_models:
+            data = b'{"data": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        elif self.path.rstrip("/") == "/v1/models":
             models = [m for m in ARGS.models.split(",") if m]
             self.send_json(200, {"object": "list",
                                  "data": [{"id": m, "object": "model", "owned_by": "fake"} for m in models]})
@@ -130,6 +142,13 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         events = [b": keep-alive\n\n", self.event(model, {"role": "assistant", "content": ""})]
+        if ARGS.trickle:
+            try:
+                while True:  # until the client hangs up
+                    self.chunk(self.event(model, {"content": "."}))
+                    time.sleep(0.2)
+            except OSError:
+                return
         for piece in self.answer_pieces():
             event = self.event(model, {"content": "@@"})
             events.append(event.replace(b"@@", piece.replace(b"\\", b"\\\\").replace(b'"', b'\\"')))

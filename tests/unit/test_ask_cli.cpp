@@ -325,6 +325,24 @@ TEST_F(AskCli, NamesEveryUrlTriedWhenNothingAnswers) {
     EXPECT_FALSE(llm.chats().at(0)["headers"].contains("authorization")) << "no key, no header";
 }
 
+// A server that sends a token now and then never trips the per-read timeout; the overall deadline ends it.
+TEST_F(AskCli, AnOverallDeadlineEndsAServerThatNeverFinishes) {
+    FakeLlm llm(record(), "--trickle");
+    ASSERT_GT(llm.port(), 0);
+    const AskRun r = ask(llm, "question --top-k 1 --timeout-s 30 --deadline-s 1.5");
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("..."), std::string::npos) << "the answer streamed until the deadline: " << r.out;
+    EXPECT_NE(r.err.find("no complete reply within 1.5 s in all (--deadline-s)"), std::string::npos) << r.err;
+}
+
+TEST_F(AskCli, ADeeplyNestedModelListIsNotACrash) {
+    FakeLlm llm(record(), "--deep-models");
+    ASSERT_GT(llm.port(), 0);
+    const AskRun r = ask(llm, "question --top-k 1");
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("lists no models"), std::string::npos) << r.err;
+}
+
 TEST_F(AskCli, ShowsHttpErrorsPlainly) {
     {
         FakeLlm llm(record(), "--error-status 401 --error-message 'Incorrect API key provided'");

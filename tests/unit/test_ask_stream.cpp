@@ -164,6 +164,34 @@ TEST(AskReply, FindsTheServersErrorMessage) {
     EXPECT_TRUE(utf8::is_valid(huge));
 }
 
+TEST(AskReply, KeepsOnlyWhatItIsToldAndBoundsTheReply) {
+    // 4 MB streamed in 64 KiB deltas: every byte reaches the handler, only the first 1000 are kept.
+    size_t handed = 0;
+    ChatReplyDecoder decoder([&](std::string_view t) { handed += t.size(); }, 1000);
+    const std::string delta = "data: {\"choices\": [{\"delta\": {\"content\": \"" + std::string(65536, 'a') +
+                              "\"}}]}\n\n";
+    for (int i = 0; i < 64; ++i) decoder.feed(delta);
+    const ChatReply reply = decoder.finish();
+    EXPECT_EQ(handed, 64u * 65536);
+    EXPECT_EQ(reply.content.size(), 1000u);
+    EXPECT_TRUE(reply.content_cut);
+
+    // Past max_reply_bytes in all, a stream is refused (what was handed on stays printed).
+    ChatReplyDecoder flood([](std::string_view) {});
+    EXPECT_THROW(
+        {
+            for (size_t sent = 0; sent <= max_reply_bytes; sent += delta.size()) flood.feed(delta);
+        },
+        Error);
+    ChatReplyDecoder whole([](std::string_view) {});
+    EXPECT_THROW(
+        {
+            whole.feed("{\"choices\": \"");
+            for (size_t sent = 0; sent <= max_reply_bytes; sent += 1u << 20) whole.feed(std::string(1u << 20, 'x'));
+        },
+        Error);
+}
+
 TEST(AskUrl, ParsesBaseUrls) {
     BaseUrl b = parse_base_url("localhost:11434");
     EXPECT_EQ(b.scheme, "http");
