@@ -95,6 +95,14 @@ std::string document_id(const Hit& hit, const std::string& field) {
 
 std::string recall_key(size_t k) { return "recall@" + std::to_string(k); }
 
+/// Query text for a terminal line: valid UTF-8, control characters (tabs, escapes) shown as spaces.
+std::string printable(const std::string& text) {
+    std::string out = utf8::repair(text);
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    return out;
+}
+
 }  // namespace
 
 int run_eval(const std::vector<std::string>& argv) {
@@ -182,7 +190,7 @@ int run_eval(const std::vector<std::string>& argv) {
             } else {
                 std::printf("%-16s %8.4f %8.4f", q->id.c_str(), ndcg, mrr);
                 for (size_t k : ks) std::printf(" %10.4f", row[recall_key(k)].get<double>());
-                std::printf(" %5zu  %s\n", apps::relevant_count(judged), utf8::repair(q->text).c_str());
+                std::printf(" %5zu  %s\n", apps::relevant_count(judged), printable(q->text).c_str());
                 std::fflush(stdout);
             }
         }
