@@ -17,7 +17,8 @@ packages=(
     libgtest-dev                       # tests
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
     libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
-    wordnet-base                       # real text (WordNet glosses) for the end-to-end index test
+    wordnet-base                       # real text (WordNet glosses) for the end-to-end index test and leann eval sets
+    libpython3.11-stdlib               # bench: the Python standard library sources (code-search eval set)
     groff perl ghostscript qpdf        # tests: make PDFs (groff -Tpdf, a Perl program), encrypt and break them (qpdf)
     chromium                           # tests: drive the search page in a real headless browser
     python3-venv                       # tests: a venv with the official MCP Python SDK as the MCP client

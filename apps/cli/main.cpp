@@ -20,6 +20,8 @@ Commands:
   build NAME --docs PATH...  build an index from folders/files of text, Markdown, code, HTML, PDF, or JSONL
   watch NAME               keep an index current: follow its folders and update it as files change
   search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
+  eval NAME --queries Q --qrels QRELS
+                           retrieval quality on judged queries: nDCG@10, recall@k, MRR@10
   stats NAME               section sizes, bytes per chunk, build configuration
   verify NAME              check checksums and graph invariants (--recall N: recall vs exact search)
   list                     the indexes: chunks, size, model, created, sources
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
         if (command == "build") return leann::cli::run_build(command_args);
         if (command == "watch") return leann::cli::run_watch(command_args);
         if (command == "search") return leann::cli::run_search(command_args);
+        if (command == "eval") return leann::cli::run_eval(command_args);
         if (command == "stats") return leann::cli::run_stats(command_args);
         if (command == "verify") return leann::cli::run_verify(command_args);
         if (command == "list") return leann::cli::run_list(command_args);

@@ -5,6 +5,9 @@
 
 namespace leann {
 
+/// Which ranking a search uses: the vector graph search, keyword (BM25) scoring, or both fused.
+enum class SearchMode { vector, keyword, hybrid };
+
 struct SearchOptions {
     size_t top_k = 10;
     size_t complexity = 0;         // search list size L (at least top_k): larger = better recall, more work;
@@ -16,6 +19,7 @@ struct SearchOptions {
                                    // rank them exactly
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
+    SearchMode mode = SearchMode::vector;
 };
 
 struct SearchStats {
