@@ -1,6 +1,6 @@
 // Keyword index benchmark: size against the compressed passages, build time, and BM25 scoring time per query.
 //
-//   keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S]
+//   keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD (9)]
 //
 // PASSAGES.jsonl: one JSON object per line with a "text" field (bench/make_wordnet.py writes one). The passages
 // go through the real passage store writer and the keyword segment builder into a temporary index file; the
@@ -28,16 +28,18 @@ static double seconds_since(Clock::time_point t) { return std::chrono::duration<
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S]\n");
+        std::fprintf(stderr, "usage: keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD]\n");
         return 2;
     }
     size_t limit = SIZE_MAX, queries = 300;
+    int level = 9;
     unsigned seed = 42;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--limit") limit = std::stoul(argv[i + 1]);
         else if (a == "--queries") queries = std::stoul(argv[i + 1]);
         else if (a == "--seed") seed = unsigned(std::stoul(argv[i + 1]));
+        else if (a == "--level") level = std::stoi(argv[i + 1]);
     }
     std::vector<std::string> texts;
     std::ifstream in(argv[1]);
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
     }
     const double tokenize_s = seconds_since(t);
     t = Clock::now();
-    const std::vector<std::byte> segment = builder.encode();
+    const std::vector<std::byte> segment = builder.encode(level);
     const double encode_s = seconds_since(t);
     {
         store::IndexFileWriter out(path);
