@@ -92,7 +92,7 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
     std::vector<uint32_t> order(term_names_.size());
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return term_names_[a] < term_names_[b]; });
-    std::string head, dict, posts, one;
+    std::string head, dict, dfs, posts;
     put_u32(head, kSegmentVersion);
     put_u32(head, first_node_);
     put_u32(head, count());
@@ -103,25 +103,23 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
         const std::string& name = term_names_[t];
         size_t prefix = 0;
         while (prefix < previous.size() && prefix < name.size() && previous[prefix] == name[prefix]) ++prefix;
-        one.clear();
         const auto& list = postings_[t];
         uint32_t last = 0;
         for (size_t i = 0; i < list.size(); i += 2) {
             const uint32_t gap = list[i] - last;  // the first posting's gap is its local node id
             last = list[i];
             const uint32_t tf = std::max<uint32_t>(1, list[i + 1]);
-            put_varint(one, (uint64_t(gap) << 1) | (tf > 1 ? 1 : 0));
-            if (tf > 1) put_varint(one, tf - 2);
+            put_varint(posts, (uint64_t(gap) << 1) | (tf > 1 ? 1 : 0));
+            if (tf > 1) put_varint(posts, tf - 2);
         }
         put_varint(dict, prefix);
         put_varint(dict, name.size() - prefix);
         dict.append(name, prefix);
-        put_varint(dict, list.size() / 2);
-        put_varint(dict, one.size());
-        posts += one;
+        put_varint(dfs, list.size() / 2);
         previous = name;
     }
-    const std::string payload = head + dict + posts;
+    // Terms, document frequencies and postings as separate streams: zstd finds more to share in each alone.
+    const std::string payload = head + dict + dfs + posts;
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     if (!cctx) throw Error("keyword index: out of memory");
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
@@ -208,7 +206,6 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
         s->term_end.reserve(term_count);
         s->df.reserve(term_count);
         s->post_begin.reserve(size_t(term_count) + 1);
-        uint64_t post = 0;
         std::string previous;
         for (uint32_t t = 0; t < term_count; ++t) {
             const uint64_t prefix = c.varint(), suffix = c.varint();
@@ -219,22 +216,31 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
             name.append(reinterpret_cast<const char*>(c.p), suffix);
             c.p += suffix;
             if (t > 0 && !(previous < name)) k.fail(seg_name + ": dictionary is not sorted");
-            const uint64_t df = c.varint(), bytes_of = c.varint();
-            if (!c.ok || df == 0 || df > s->count || bytes_of > s->payload.size())
-                k.fail(seg_name + ": dictionary entry for '" + name + "' is malformed");
             s->terms += name;
             s->term_end.push_back(uint32_t(s->terms.size()));
-            s->df.push_back(uint32_t(df));
-            s->post_begin.push_back(post);
-            post += bytes_of;
             previous = std::move(name);
         }
-        const uint64_t start = uint64_t(c.p - base);
-        if (start + post != s->payload.size())
-            k.fail(seg_name + ": postings hold " + std::to_string(s->payload.size() - std::min<uint64_t>(start, s->payload.size())) +
-                   " bytes, the dictionary says " + std::to_string(post));
-        for (auto& b : s->post_begin) b += start;
-        s->post_begin.push_back(start + post);
+        for (uint32_t t = 0; t < term_count; ++t) {
+            const uint64_t df = c.varint();
+            if (!c.ok || df == 0 || df > s->count)
+                k.fail(seg_name + ": document frequency of '" + std::string(s->term(t)) + "' is malformed");
+            s->df.push_back(uint32_t(df));
+        }
+        // Where each term's postings start: found by reading them all once, which also checks every node id.
+        for (uint32_t t = 0; t < term_count; ++t) {
+            s->post_begin.push_back(uint64_t(c.p - base));
+            uint64_t node = 0;
+            for (uint32_t i = 0; i < s->df[t]; ++i) {
+                const uint64_t v = c.varint();
+                if (i > 0 && (v >> 1) == 0) c.ok = false;
+                node = (i == 0 ? 0 : node) + (v >> 1);
+                if ((v & 1) && c.varint() > UINT32_MAX - 2) c.ok = false;
+                if (!c.ok || node >= s->count)
+                    k.fail(seg_name + ": postings of '" + std::string(s->term(t)) + "' are malformed");
+            }
+        }
+        s->post_begin.push_back(uint64_t(c.p - base));
+        if (c.p != c.end) k.fail(seg_name + ": " + std::to_string(c.end - c.p) + " bytes after the postings");
         k.segments_.push_back(std::move(s));
     }
     if (k.lengths_.size() != nodes)
