@@ -3,6 +3,8 @@
 // a corrupt KWIX section named on open, and version-2 files (no keyword index) still opening.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "leann/encoder.h"
 #include "leann/index.h"
 #include "leann/writer.h"
+#include "cli_runner.h"
 #include "store/index_file.h"
 #include "tiny_model.h"
 
@@ -330,6 +333,37 @@ TEST(KeywordSearch, VersionTwoFilesOpenAndGetAKeywordIndexOnTheirFirstUpdate) {
     r = index.search("whales", o);
     ASSERT_EQ(r.hits.size(), 1u);
     EXPECT_EQ(r.hits[0].id, "r3");
+}
+
+TEST(SearchMode, CliModeFlag) {
+    testing::TempDir dir;
+    const fs::path docs = dir.path() / "docs.jsonl";
+    {
+        std::ofstream out(docs);
+        for (const auto& d : corpus())
+            out << nlohmann::json{{"id", d.id}, {"text", d.text}}.dump() << "\n";
+    }
+    const std::string index = " --index " + (dir.path() / "idx").string();
+    const std::string model = " --model " + tiny_model_dir().string();
+    auto build = testing::run_cli("build" + index + " --docs " + docs.string() + model + " --threads 1 2>&1");
+    ASSERT_EQ(build.status, 0) << build.out;
+    auto kw = testing::run_cli("search" + index + " frobnicateWidgetCache --mode keyword --json" + model);
+    ASSERT_EQ(kw.status, 0) << kw.out;
+    const auto r = nlohmann::json::parse(kw.out);
+    ASSERT_EQ(r["results"].size(), 1u);
+    EXPECT_EQ(r["results"][0]["id"], "d17");
+    auto hybrid = testing::run_cli("search" + index + " frobnicateWidgetCache --mode hybrid --fusion convex --json" + model);
+    ASSERT_EQ(hybrid.status, 0) << hybrid.out;
+    EXPECT_EQ(nlohmann::json::parse(hybrid.out)["results"][0]["id"], "d17");
+    auto fallback = testing::run_cli("search" + index + " \"the of\" --mode keyword" + model + " 2>&1");
+    ASSERT_EQ(fallback.status, 0) << fallback.out;
+    EXPECT_NE(fallback.out.find("note: the query has no keyword terms"), std::string::npos) << fallback.out;
+    auto bad = testing::run_cli("search" + index + " x --mode bm25" + model + " 2>&1");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.out.find("--mode must be vector, keyword or hybrid"), std::string::npos) << bad.out;
+    auto stats = testing::run_cli("stats" + index + " --json");
+    ASSERT_EQ(stats.status, 0) << stats.out;
+    EXPECT_GT(nlohmann::json::parse(stats.out)["keyword_bytes"].get<uint64_t>(), 0u);
 }
 
 TEST(SearchMode, NamesRoundTrip) {
