@@ -92,7 +92,7 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
     std::vector<uint32_t> order(term_names_.size());
     std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return term_names_[a] < term_names_[b]; });
-    std::string head, dict, dfs, posts;
+    std::string head, dict, dfs, posts, tfs;
     put_u32(head, kSegmentVersion);
     put_u32(head, first_node_);
     put_u32(head, count());
@@ -108,9 +108,8 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
         for (size_t i = 0; i < list.size(); i += 2) {
             const uint32_t gap = list[i] - last;  // the first posting's gap is its local node id
             last = list[i];
-            const uint32_t tf = std::max<uint32_t>(1, list[i + 1]);
-            put_varint(posts, (uint64_t(gap) << 1) | (tf > 1 ? 1 : 0));
-            if (tf > 1) put_varint(posts, tf - 2);
+            put_varint(posts, gap);
+            put_varint(tfs, std::max<uint32_t>(1, list[i + 1]) - 1);  // mostly zeros: zstd all but removes them
         }
         put_varint(dict, prefix);
         put_varint(dict, name.size() - prefix);
@@ -119,7 +118,7 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
         previous = name;
     }
     // Terms, document frequencies and postings as separate streams: zstd finds more to share in each alone.
-    const std::string payload = head + dict + dfs + posts;
+    const std::string payload = head + dict + dfs + posts + tfs;
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     if (!cctx) throw Error("keyword index: out of memory");
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
@@ -141,7 +140,8 @@ struct KeywordIndex::Segment {
     std::string terms;                   // the dictionary's terms, back to back
     std::vector<uint32_t> term_end;      // end of term i in `terms`
     std::vector<uint32_t> df;            // postings per term (deleted nodes included)
-    std::vector<uint64_t> post_begin;    // term i's postings: payload[post_begin[i], post_begin[i+1])
+    std::vector<uint64_t> post_begin;    // term i's node gaps: payload[post_begin[i], post_begin[i+1])
+    std::vector<uint64_t> tf_begin;      // term i's tf - 1 values: payload[tf_begin[i], tf_begin[i+1])
 
     std::string_view term(size_t i) const {
         const uint32_t b = i ? term_end[i - 1] : 0;
@@ -206,6 +206,7 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
         s->term_end.reserve(term_count);
         s->df.reserve(term_count);
         s->post_begin.reserve(size_t(term_count) + 1);
+        s->tf_begin.reserve(size_t(term_count) + 1);
         std::string previous;
         for (uint32_t t = 0; t < term_count; ++t) {
             const uint64_t prefix = c.varint(), suffix = c.varint();
@@ -231,15 +232,21 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
             s->post_begin.push_back(uint64_t(c.p - base));
             uint64_t node = 0;
             for (uint32_t i = 0; i < s->df[t]; ++i) {
-                const uint64_t v = c.varint();
-                if (i > 0 && (v >> 1) == 0) c.ok = false;
-                node = (i == 0 ? 0 : node) + (v >> 1);
-                if ((v & 1) && c.varint() > UINT32_MAX - 2) c.ok = false;
+                const uint64_t gap = c.varint();
+                if (i > 0 && gap == 0) c.ok = false;
+                node += gap;
                 if (!c.ok || node >= s->count)
                     k.fail(seg_name + ": postings of '" + std::string(s->term(t)) + "' are malformed");
             }
         }
         s->post_begin.push_back(uint64_t(c.p - base));
+        for (uint32_t t = 0; t < term_count; ++t) {
+            s->tf_begin.push_back(uint64_t(c.p - base));
+            for (uint32_t i = 0; i < s->df[t]; ++i)
+                if (c.varint() > UINT32_MAX - 1 || !c.ok)
+                    k.fail(seg_name + ": term frequencies of '" + std::string(s->term(t)) + "' are malformed");
+        }
+        s->tf_begin.push_back(uint64_t(c.p - base));
         if (c.p != c.end) k.fail(seg_name + ": " + std::to_string(c.end - c.p) + " bytes after the postings");
         k.segments_.push_back(std::move(s));
     }
@@ -259,19 +266,20 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
 void KeywordIndex::postings_of(const Segment& s, size_t term, std::vector<Posting>& out) const {
     const auto* base = reinterpret_cast<const uint8_t*>(s.payload.data());
     Cursor c{base + s.post_begin[term], base + s.post_begin[term + 1]};
+    Cursor f{base + s.tf_begin[term], base + s.tf_begin[term + 1]};
     uint64_t node = 0;
     out.clear();
     for (uint32_t i = 0; i < s.df[term]; ++i) {
-        const uint64_t v = c.varint();
-        node = (i == 0 ? 0 : node) + (v >> 1);
-        if (i > 0 && (v >> 1) == 0) c.ok = false;
-        const uint64_t tf = (v & 1) ? c.varint() + 2 : 1;
-        if (!c.ok || node >= s.count || tf > UINT32_MAX)
+        const uint64_t gap = c.varint();
+        node += gap;
+        if (i > 0 && gap == 0) c.ok = false;
+        const uint64_t tf = f.varint() + 1;
+        if (!c.ok || !f.ok || node >= s.count || tf > UINT32_MAX)
             fail("segment starting at node " + std::to_string(s.first) + ": postings of '" + std::string(s.term(term)) +
                  "' are malformed");
         out.push_back({uint32_t(s.first + node), uint32_t(tf)});
     }
-    if (c.p != c.end)
+    if (c.p != c.end || f.p != f.end)
         fail("segment starting at node " + std::to_string(s.first) + ": postings of '" + std::string(s.term(term)) +
              "' have trailing bytes");
 }

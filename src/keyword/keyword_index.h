@@ -2,8 +2,8 @@
 //
 // The index is segmented like the passages: each segment covers a contiguous range of node ids (a build writes
 // one for every node; an update appends one for the nodes it adds; compaction writes one again). A segment is
-// one zstd frame holding the node lengths, a front-coded sorted term dictionary and, per term, its postings as
-// varints (doc-id gaps with a "tf > 1" bit, then tf - 2 where needed). Deleted nodes stay in their segment and are
+// one zstd frame holding the node lengths, a front-coded sorted term dictionary, the document frequencies, the
+// postings' node gaps and their term frequencies, each a stream of varints. Deleted nodes stay in their segment and are
 // skipped when scoring by the index's tombstones, so a deletion writes nothing here.
 //
 // Scoring is Okapi BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))) over the live nodes: N,
