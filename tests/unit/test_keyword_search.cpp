@@ -18,6 +18,11 @@
 #include "cli_runner.h"
 #include "store/index_file.h"
 #include "tiny_model.h"
+#if __has_include("http_params.h")
+#include "http_api.h"
+#include "http_params.h"
+#define LEANN_TEST_HTTP_PARAMS 1
+#endif
 
 namespace leann {
 namespace {
@@ -365,6 +370,27 @@ TEST(SearchMode, CliModeFlag) {
     ASSERT_EQ(stats.status, 0) << stats.out;
     EXPECT_GT(nlohmann::json::parse(stats.out)["keyword_bytes"].get<uint64_t>(), 0u);
 }
+
+#ifdef LEANN_TEST_HTTP_PARAMS
+TEST(SearchMode, HttpSearchFields) {
+    const auto p = server::parse_search(nlohmann::json::parse(
+        R"({"index": "x", "query": "q", "mode": "hybrid", "fusion": "convex", "vector_weight": 0.25})"));
+    EXPECT_EQ(p.options.mode, SearchMode::hybrid);
+    EXPECT_EQ(p.options.fusion, HybridFusion::convex);
+    EXPECT_DOUBLE_EQ(p.options.vector_weight, 0.25);
+    EXPECT_EQ(server::parse_search(nlohmann::json::parse(R"({"index": "x", "query": "q"})")).options.mode,
+              SearchOptions{}.mode);
+    for (const char* bad : {R"({"index": "x", "query": "q", "mode": "bm25"})", R"({"index": "x", "query": "q", "mode": 1})",
+                            R"({"index": "x", "query": "q", "vector_weight": 2})"}) {
+        try {
+            server::parse_search(nlohmann::json::parse(bad));
+            ADD_FAILURE() << bad;
+        } catch (const server::HttpError& e) {
+            EXPECT_EQ(e.status(), 400) << bad;
+        }
+    }
+}
+#endif
 
 TEST(SearchMode, NamesRoundTrip) {
     for (SearchMode m : {SearchMode::vector, SearchMode::keyword, SearchMode::hybrid})
