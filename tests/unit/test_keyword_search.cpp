@@ -22,6 +22,7 @@
 #include "http_api.h"
 #include "http_params.h"
 #define LEANN_TEST_HTTP_PARAMS 1
+#include "test_mcp_support.h"
 #endif
 
 namespace leann {
@@ -372,6 +373,20 @@ TEST(SearchMode, CliModeFlag) {
 }
 
 #ifdef LEANN_TEST_HTTP_PARAMS
+TEST(SearchMode, McpSearchMode) {
+    testing::McpSession s;
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(index_path_for_name("kw"), corpus(), *Encoder::load(s.home.model_dir()), build);
+    s.initialize("2025-11-25");
+    auto r = s.call_tool("leann_search", {{"index_name", "kw"}, {"query", "frobnicateWidgetCache"}, {"mode", "keyword"}});
+    ASSERT_FALSE(r.value("isError", false)) << r;
+    ASSERT_EQ(r["structuredContent"]["results"].size(), 1u) << r;
+    EXPECT_EQ(r["structuredContent"]["results"][0]["id"], "d17");
+    r = s.call_tool("leann_search", {{"index_name", "kw"}, {"query", "x"}, {"mode", "bm25"}});
+    EXPECT_TRUE(r.value("isError", false)) << r;
+}
+
 TEST(SearchMode, HttpSearchFields) {
     const auto p = server::parse_search(nlohmann::json::parse(
         R"({"index": "x", "query": "q", "mode": "hybrid", "fusion": "convex", "vector_weight": 0.25})"));
