@@ -23,6 +23,13 @@ constexpr const char* search_usage = R"(Usage: leann search NAME "query" [option
 
 Options:
   --top-k K              results per query (default: 5)
+  --mode M               vector (the embedding), keyword (BM25 over the keyword index: exact names and
+                         identifiers, no embedding) or hybrid (both, fused) (default: vector). "Quoted
+                         phrases" in keyword and hybrid queries must appear word for word in every hit
+  --fusion F             hybrid: rrf (reciprocal rank fusion) or convex (weighted normalised scores)
+                         (default: rrf)
+  --vector-weight W      hybrid: weight of the vector ranking in [0, 1]; keyword gets 1 - W (default: 0.5)
+  --keyword-candidates N hybrid: best BM25 hits recomputed with the re-rank batch (default: max(16, top-k))
   --complexity L         search list size; larger finds more, costs more (default: 800, or 64
                          with --recompute-share)
   --rerank N             recompute the best N candidates of the PQ-guided walk and rank them exactly
@@ -54,6 +61,7 @@ void print_text(const SearchResult& r, std::string_view query) {
                     int(id_off.size()), id_off.data(), snippet.c_str());
     }
     std::fflush(stdout);
+    for (const auto& note : r.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
     std::fprintf(stderr, "%.3fs, %zu embeddings recomputed, %zu from cache\n", r.seconds, r.stats.recomputed,
                  r.stats.lru_hits + r.stats.hub_hits);
 }
@@ -62,7 +70,7 @@ void print_text(const SearchResult& r, std::string_view query) {
 
 int run_search(const std::vector<std::string>& argv) {
     Args args(argv, {"index", "top-k", "complexity", "rerank", "recompute-share", "batch-size", "queries", "model",
-               "threads"},
+               "threads", "mode", "fusion", "vector-weight", "keyword-candidates"},
               {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
@@ -78,6 +86,20 @@ int run_search(const std::vector<std::string>& argv) {
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
     options.batch_size = args.get_size("batch-size", options.batch_size);
     options.recompute = !args.has("no-recompute");
+    if (args.has("mode")) {
+        const auto mode = parse_search_mode(args.get("mode"));
+        if (!mode) throw Error("--mode must be vector, keyword or hybrid, not '" + args.get("mode") + "'");
+        options.mode = *mode;
+    }
+    if (args.has("fusion")) {
+        const auto fusion = parse_fusion(args.get("fusion"));
+        if (!fusion) throw Error("--fusion must be rrf or convex, not '" + args.get("fusion") + "'");
+        options.fusion = *fusion;
+    }
+    options.vector_weight = args.get_double("vector-weight", options.vector_weight);
+    if (!(options.vector_weight >= 0 && options.vector_weight <= 1)) throw Error("--vector-weight must be in [0, 1]");
+    options.keyword_candidates = args.get_size("keyword-candidates", options.keyword_candidates);
+    if (options.keyword_candidates > 10000) throw Error("--keyword-candidates must be at most 10000");
     if (options.top_k == 0 || options.top_k > 10000) throw Error("--top-k must be between 1 and 10000");
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
     if (!(options.recompute_share >= 0 && options.recompute_share <= 1))

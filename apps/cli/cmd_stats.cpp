@@ -81,6 +81,11 @@ int run_stats(const std::vector<std::string>& argv) {
                     double(sec.bytes) / chunks, sec.what.c_str());
     std::printf("\ngraph + PQ + id map (no passages, no hub vectors): %.1f bytes per chunk, %.2f%% of the raw text\n",
                 double(structure) / chunks, 100.0 * double(structure) / std::max<double>(1, double(s.raw_text_bytes)));
+    if (s.keyword_bytes > 0)
+        std::printf("keyword index: %.1f bytes per chunk, %.1f%% of the compressed passages (budget 25%%)\n",
+                    double(s.keyword_bytes) / chunks, 100.0 * double(s.keyword_bytes) / std::max<double>(1, double(s.passage_bytes)));
+    else
+        std::printf("keyword index: none (written before format version 3; the next update adds one)\n");
     std::printf("embedding matrix: none stored\n\nbuild configuration:\n%s\n",
                 apps::escape_controls(s.config_json, apps::Newlines::keep).c_str());
     return 0;

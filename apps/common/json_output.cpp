@@ -27,15 +27,18 @@ nlohmann::json hit_json(const Hit& hit) {
 nlohmann::json result_json(const nlohmann::json& query_id, std::string_view query, const SearchResult& r) {
     nlohmann::json results = nlohmann::json::array();
     for (const Hit& h : r.hits) results.push_back(hit_json(h));
-    return {{"query_id", query_id},
-            {"query", std::string(query)},
-            {"results", std::move(results)},
-            {"stats",
-             {{"seconds", r.seconds},
-              {"recomputed", r.stats.recomputed},
-              {"cache_hits", r.stats.lru_hits + r.stats.hub_hits},
-              {"expansions", r.stats.expansions},
-              {"encoder_batches", r.stats.batches}}}};
+    nlohmann::json out = {{"query_id", query_id},
+                          {"query", std::string(query)},
+                          {"results", std::move(results)},
+                          {"stats",
+                           {{"seconds", r.seconds},
+                            {"recomputed", r.stats.recomputed},
+                            {"cache_hits", r.stats.lru_hits + r.stats.hub_hits},
+                            {"expansions", r.stats.expansions},
+                            {"encoder_batches", r.stats.batches},
+                            {"keyword_matches", r.stats.keyword_matches}}}};
+    if (!r.notes.empty()) out["notes"] = r.notes;
+    return out;
 }
 
 nlohmann::json summary_json(const IndexSummary& s) {
@@ -78,6 +81,9 @@ nlohmann::json stats_json(const IndexStats& s) {
             {"hub_cache_nodes", s.hubs},
             {"file_bytes", s.file_bytes},
             {"raw_text_bytes", s.raw_text_bytes},
+            {"keyword_bytes", s.keyword_bytes},
+            {"keyword_bytes_per_chunk", double(s.keyword_bytes) / chunks},
+            {"passage_bytes", s.passage_bytes},
             {"index_bytes_without_passages", structure},
             {"index_bytes_per_chunk", double(structure) / chunks},
             {"sections", sections},

@@ -66,7 +66,8 @@ nlohmann::json parse_json_object(std::string_view body) {
 }
 
 SearchParams parse_search(const nlohmann::json& body) {
-    refuse_unknown_fields(body, {"index", "query", "top_k", "complexity", "rerank", "recompute", "query_id"});
+    refuse_unknown_fields(body, {"index", "query", "top_k", "complexity", "rerank", "recompute", "query_id", "mode",
+                                 "fusion", "vector_weight"});
     SearchParams p;
     p.index = required_string(body, "index");
     p.query = required_string(body, "query");
@@ -79,6 +80,21 @@ SearchParams parse_search(const nlohmann::json& body) {
     if (auto it = body.find("recompute"); it != body.end() && !it->is_null()) {
         if (!it->is_boolean()) bad_field("recompute", "must be true or false");
         p.options.recompute = it->get<bool>();
+    }
+    if (auto it = body.find("mode"); it != body.end() && !it->is_null()) {
+        const auto mode = it->is_string() ? parse_search_mode(it->get<std::string>()) : std::nullopt;
+        if (!mode) bad_field("mode", "must be \"vector\", \"keyword\" or \"hybrid\"");
+        p.options.mode = *mode;
+    }
+    if (auto it = body.find("fusion"); it != body.end() && !it->is_null()) {
+        const auto fusion = it->is_string() ? parse_fusion(it->get<std::string>()) : std::nullopt;
+        if (!fusion) bad_field("fusion", "must be \"rrf\" or \"convex\"");
+        p.options.fusion = *fusion;
+    }
+    if (auto it = body.find("vector_weight"); it != body.end() && !it->is_null()) {
+        if (!it->is_number() || !(it->get<double>() >= 0 && it->get<double>() <= 1))
+            bad_field("vector_weight", "must be a number between 0 and 1");
+        p.options.vector_weight = it->get<double>();
     }
     if (auto it = body.find("query_id"); it != body.end()) {
         if (!it->is_string() && !it->is_number_integer() && !it->is_null())

@@ -43,7 +43,15 @@ json search_input_schema() {
                {{"type", "string"},
                 {"minLength", 1},
                 {"maxLength", max_query_bytes},
-                {"description", "What to look for, in natural language or keywords; matched by meaning"}}},
+                {"description", "What to look for, in natural language or keywords; matched by meaning (mode "
+                                "vector), by exact words and identifiers (keyword; \"quoted phrases\" must appear "
+                                "word for word) or both (hybrid)"}}},
+              {"mode",
+               {{"type", "string"},
+                {"enum", {"vector", "keyword", "hybrid"}},
+                {"default", std::string(search_mode_name(SearchOptions{}.mode))},
+                {"description", "vector: by meaning; keyword: BM25 over exact words, names and identifiers; "
+                                "hybrid: both rankings fused"}}},
               {"top_k",
                {{"type", "integer"},
                 {"minimum", 1},
@@ -365,7 +373,7 @@ json Tools::call(std::string_view name, const json& arguments, const ProtocolFea
 }
 
 json Tools::search(const json& args, const ProtocolFeatures& features) {
-    check_argument_names(args, {"index_name", "query", "top_k", "complexity"});
+    check_argument_names(args, {"index_name", "query", "top_k", "complexity", "mode"});
     const std::string name = index_name_argument(args);
     const std::string query = utf8::repair(string_argument(args, "query"));
     if (query.find_first_not_of(" \t\r\n") == std::string::npos)
@@ -378,6 +386,11 @@ json Tools::search(const json& args, const ProtocolFeatures& features) {
     options.complexity = integer_argument(args, "complexity", 1, max_complexity).value_or(0);
     // The exact re-rank must cover top_k, or a large top_k would return only `rerank` passages.
     options.rerank = std::max(options.rerank, options.top_k);
+    if (auto it = args.find("mode"); it != args.end() && !it->is_null()) {
+        const auto mode = it->is_string() ? parse_search_mode(it->get<std::string>()) : std::nullopt;
+        if (!mode) throw ToolError("\"mode\" must be \"vector\", \"keyword\" or \"hybrid\"");
+        options.mode = *mode;
+    }
 
     std::shared_ptr<const Index> index;
     try {

@@ -83,6 +83,8 @@ struct IndexStats {
     double pq_added_error = 0;       // the same error over those: drift of the corpus away from the codebook
     std::vector<std::string> advice; // "compact", "rebuild" recommendations, in sentences
     std::vector<SectionSize> sections;  // segments of one tag summed
+    uint64_t keyword_bytes = 0;  // the keyword index (section KWIX; 0 when the file has none)
+    uint64_t passage_bytes = 0;  // the compressed passages (PSGD), what the keyword budget is measured against
     std::string config_json;     // the recorded build configuration (META)
 };
 
@@ -98,6 +100,7 @@ struct SearchResult {
     std::vector<Hit> hits;
     SearchStats stats;
     double seconds = 0;         // query embedding + search + passage reads
+    std::vector<std::string> notes;  // what the caller should know (e.g. a keyword query fell back to vector search)
 };
 
 namespace detail {
@@ -133,7 +136,10 @@ public:
                       const EncoderOptions& options = {});
     Encoder& encoder() const;
 
-    /// Embeds the query (query role) and searches. Thread-safe (each call uses its own scratch).
+    /// Searches in options.mode: vector (embeds the query, query role), keyword (BM25 over the keyword index, no
+    /// embedding) or hybrid (both, fused). Keyword and hybrid search throw leann::Error on an index without a keyword
+    /// index; a query without keyword terms is searched by vector with a note. Thread-safe (each call uses its own
+    /// scratch).
     SearchResult search(std::string_view query, const SearchOptions& options) const;
     /// Searches with a ready query vector (dims floats, as the encoder gives them). Thread-safe.
     SearchResult search_vector(std::span<const float> query, const SearchOptions& options) const;

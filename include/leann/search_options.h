@@ -2,13 +2,25 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
 namespace leann {
 
-/// Which ranking a search uses: the vector graph search, keyword (BM25) scoring, or both fused.
+/// What ranks the hits: the embedding (graph + PQ + exact re-rank), BM25 over the keyword index, or both fused.
 enum class SearchMode { vector, keyword, hybrid };
+/// How hybrid search fuses its two ranked lists: reciprocal rank fusion, or a convex combination of the scores
+/// normalised over the candidates (vector: min-max; keyword: divided by the best BM25 score).
+enum class HybridFusion { rrf, convex };
 
 struct SearchOptions {
+    SearchMode mode = SearchMode::vector;  // the one default every front end uses (they read SearchOptions{}.mode)
+    HybridFusion fusion = HybridFusion::rrf;
+    double vector_weight = 0.5;    // hybrid: weight of the vector side, the keyword side gets 1 - vector_weight
+                                   // (rrf: w / (rrf_k + rank); convex: w * normalised score)
+    size_t rrf_k = 60;             // the constant of reciprocal rank fusion
+    size_t keyword_candidates = 0; // hybrid: best BM25 hits recomputed with the vector side's re-rank batch
+                                   // (0 = auto: max(top_k, 16))
     size_t top_k = 10;
     size_t complexity = 0;         // search list size L (at least top_k): larger = better recall, more work;
                                    // 0 = auto: 800 for the PQ walk (PQ steps are cheap), 64 when recomputing
@@ -19,7 +31,6 @@ struct SearchOptions {
                                    // rank them exactly
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
-    SearchMode mode = SearchMode::vector;
 };
 
 struct SearchStats {
@@ -29,6 +40,9 @@ struct SearchStats {
     size_t lru_hits = 0;      // served by the per-process cache
     size_t hub_hits = 0;      // served by the index's hub cache
     size_t batches = 0;       // encoder calls
+    size_t keyword_terms = 0;     // query terms found in the keyword index
+    size_t keyword_postings = 0;  // postings decoded
+    size_t keyword_matches = 0;   // live chunks matching at least one term (every phrase term, with phrases)
 
     SearchStats& operator+=(const SearchStats& o) {
         expansions += o.expansions;
@@ -37,8 +51,17 @@ struct SearchStats {
         lru_hits += o.lru_hits;
         hub_hits += o.hub_hits;
         batches += o.batches;
+        keyword_terms += o.keyword_terms;
+        keyword_postings += o.keyword_postings;
+        keyword_matches += o.keyword_matches;
         return *this;
     }
 };
 
+
+/// "vector" / "keyword" / "hybrid" and back (nullopt for anything else): the spelling of every front end.
+std::string_view search_mode_name(SearchMode mode);
+std::optional<SearchMode> parse_search_mode(std::string_view name);
+std::string_view fusion_name(HybridFusion fusion);
+std::optional<HybridFusion> parse_fusion(std::string_view name);
 }  // namespace leann

@@ -11,6 +11,7 @@
 
 #include "index/build.h"
 #include "index/layout.h"
+#include "keyword/keyword_index.h"
 #include "leann/error.h"
 #include "leann/index.h"
 #include "leann/log.h"
@@ -140,10 +141,12 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
 
     store::PassageStoreWriter passages;
     std::vector<uint64_t> hashes;
+    keyword::SegmentBuilder keywords(0);
     hashes.reserve(n);
     for (const Document& d : documents) {
         passages.add(d.id, d.text, d.metadata);
         hashes.push_back(text_hash(d.text));
+        keywords.add_text(d.text);
     }
 
     index::Info info;
@@ -202,6 +205,7 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     out.add_section(index::kHubVectors, bytes_of(hub_vectors));
     out.add_section(index::kTombstones, bytes_of(std::vector<uint8_t>((n + 7) / 8, 0)));
     out.add_section(index::kChunkHashes, bytes_of(hashes));
+    out.add_section(keyword::kKeywordSection, keywords.encode());
     const std::string& sources = record.manifest.empty() ? options.sources : record.manifest;
     if (!sources.empty())
         out.add_section(index::kSources, std::as_bytes(std::span<const char>(sources.data(), sources.size())));

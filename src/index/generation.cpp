@@ -18,6 +18,7 @@
 #include "index/build.h"
 #include "index/index_impl.h"
 #include "index/layout.h"
+#include "keyword/keyword_index.h"
 #include "leann/error.h"
 #include "leann/version.h"
 #include "store/index_file.h"
@@ -223,6 +224,10 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
                             double(patched_edges + patch.size()) > kCheckpointShare * double(std::max<uint64_t>(base_edges, 1));
     const bool join_codes = segment_count[kPqCodes] + 1 > kMaxSegments;
     const bool join_hashes = segment_count[kChunkHashes] + 1 > kMaxSegments;
+    // The keyword index: a segment for the new nodes; too many segments are merged; a file written before format
+    // version 3 has none, and gets one for every node now (its passages are read once, nothing is embedded).
+    const bool add_keywords = segment_count[keyword::kKeywordSection] == 0;
+    const bool join_keywords = !add_keywords && segment_count[keyword::kKeywordSection] + 1 > kMaxSegments;
 
     // Listed again as they are: everything this generation does not replace.
     for (const auto& s : committed) {
@@ -233,6 +238,7 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
             case kPqCodes: if (join_codes) continue; break;
             case kChunkHashes: if (join_hashes) continue; break;
             case kHubIds: case kHubVectors: if (hubs.changed) continue; break;
+            case keyword::kKeywordSection: if (join_keywords) continue; break;
             default: break;
         }
         out.keep_section(s);
@@ -299,6 +305,29 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
         out.add_section(kChunkHashes, bytes_of(all));
     } else if (!new_hashes.empty()) {
         out.add_section(kChunkHashes, bytes_of(new_hashes));
+    }
+    if (add_keywords) {
+        keyword::SegmentBuilder all(0);
+        constexpr size_t kBatch = 4096;
+        for (size_t begin = 0; begin < n; begin += kBatch) {
+            std::vector<uint32_t> ids;
+            for (size_t v = begin; v < std::min(n, begin + kBatch); ++v) ids.push_back(uint32_t(v));
+            for (const auto& p : x.passages.get_many(ids)) all.add_text(p.text);
+        }
+        for (const auto& m : change.moves) all.add_text(m.document.text);
+        for (const auto& d : change.inserts) all.add_text(d.text);
+        out.add_section(keyword::kKeywordSection, all.encode());
+    } else {
+        if (join_keywords)
+            out.add_section(keyword::kKeywordSection,
+                            keyword::merge_segments(x.file.segments(keyword::kKeywordSection), uint32_t(n),
+                                                    x.context.deleted, x.file.path().string()));
+        if (added > 0) {
+            keyword::SegmentBuilder fresh{uint32_t(n)};
+            for (const auto& m : change.moves) fresh.add_text(m.document.text);
+            for (const auto& d : change.inserts) fresh.add_text(d.text);
+            out.add_section(keyword::kKeywordSection, fresh.encode());
+        }
     }
     std::vector<uint8_t> deleted(g.deleted.begin(), g.deleted.end());
     out.add_section(kTombstones, bytes_of(tomb_bits(deleted)));
@@ -373,12 +402,14 @@ GenerationStats compact_index(const std::filesystem::path& path, const Index& in
         }
 
     store::PassageStoreWriter passages;
+    keyword::SegmentBuilder keywords(0);
     constexpr size_t kBatch = 4096;
     for (size_t begin = 0; begin < live.size(); begin += kBatch) {
         const size_t end = std::min(live.size(), begin + kBatch);
         const auto batch = x.passages.get_many(std::span<const uint32_t>(live).subspan(begin, end - begin));
         for (const auto& p : batch) {
             passages.add(p.id, p.text, p.metadata);
+            keywords.add_text(p.text);
             if (x.chunk_hashes.empty()) hashes[passages.size() - 1] = text_hash(p.text);
         }
         if (progress) progress("compact", end, live.size());
@@ -415,6 +446,7 @@ GenerationStats compact_index(const std::filesystem::path& path, const Index& in
     out.add_section(kHubVectors, bytes_of(hub_vectors));
     out.add_section(kTombstones, bytes_of(std::vector<uint8_t>((g.nodes + 7) / 8, 0)));
     out.add_section(kChunkHashes, bytes_of(hashes));
+    out.add_section(keyword::kKeywordSection, keywords.encode());
     // A version-1 manifest has no chunk map: without SRCS the next update builds the index again, once.
     if (manifest.has_nodes) add_text(out, kSources, manifest.encode());
     passages.write(out);

@@ -240,6 +240,7 @@ void Index::clear_cache() {
 }
 
 SearchResult Index::search(std::string_view query, const SearchOptions& options) const {
+    if (options.mode != SearchMode::vector) return detail::IndexInternals::search_text(*this, query, options);
     const auto start = std::chrono::steady_clock::now();
     Encoder& enc = encoder();
     std::vector<float> q(enc.dims());
@@ -357,11 +358,14 @@ IndexStats Index::stats() const {
             case index::kChunkHashes: return "text hash per chunk (finds unchanged text on update)";
             case store::kPassageData: return "passages (zstd blocks)";
             case store::kPassageIndex: return "passage block table (node -> block)";
+            case keyword::kKeywordSection: return "keyword index: BM25 postings (zstd)";
         }
         return "unknown";
     };
     std::map<uint32_t, size_t> segments;
     for (const auto& sec : x.file.sections()) {
+        if (sec.tag == keyword::kKeywordSection) s.keyword_bytes += sec.size;
+        if (sec.tag == store::kPassageData) s.passage_bytes += sec.size;
         const std::string tag = store::tag_name(sec.tag);
         auto it = std::find_if(s.sections.begin(), s.sections.end(), [&](const SectionSize& t) { return t.tag == tag; });
         if (it == s.sections.end()) {
@@ -392,6 +396,7 @@ void Index::verify() const {
         }
     }
     x.passages.verify();
+    if (x.file.has(keyword::kKeywordSection)) impl_->keywords().verify();
 }
 
 bool Index::live(uint32_t node) const {

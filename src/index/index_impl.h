@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "index/layout.h"
+#include "keyword/keyword_index.h"
 #include "leann/index.h"
 #include "pq/product_quantizer.h"
 #include "search/two_level_search.h"
@@ -41,6 +42,12 @@ struct Index::Impl {
     std::unique_ptr<search::EncoderSource> encoder_source;
     std::unique_ptr<search::CachedSource> cached_source;
     size_t cache_capacity = 16384;  // 24 MiB of 384-d vectors
+
+    // The keyword index, decoded at the first keyword or hybrid search (index/text_search.cpp).
+    std::mutex keyword_mutex;
+    std::shared_ptr<const keyword::KeywordIndex> keyword_index;
+    /// The keyword index (loaded once); leann::Error when the file has none (written before format version 3).
+    const keyword::KeywordIndex& keywords();
 
     std::mutex searchers_mutex;
     std::vector<std::unique_ptr<search::Searcher>> idle_searchers;
@@ -77,6 +84,8 @@ struct IndexInternals {
     /// hub cache stays in front of it, without the LRU, so counts stay per query).
     static SearchResult search(const Index& index, std::span<const float> query, const SearchOptions& options,
                                search::VectorSource* source, bool with_passages);
+    /// Index::search in keyword and hybrid mode (index/text_search.cpp).
+    static SearchResult search_text(const Index& index, std::string_view query, const SearchOptions& options);
 };
 }  // namespace detail
 

@@ -47,10 +47,11 @@ bool Searcher::is_deleted(uint32_t node) const {
 }
 
 std::vector<Hit> Searcher::search(const float* query, VectorSource& source, const SearchParams& params,
-                                  SearchStats* stats_out) {
+                                  SearchStats* stats_out, const RerankExtras* extras) {
     SearchStats stats;
     const auto& g = ctx_.graph;
     if (g.nodes == 0 || params.top_k == 0) return {};
+    const std::span<const uint32_t> extra_nodes = extras ? extras->nodes : std::span<const uint32_t>{};
 
     // Walk on PQ distances alone when nothing is recomputed during the walk (share 0 or recompute off).
     const bool pq_walk = !params.recompute || params.recompute_share <= 0.0;
@@ -169,18 +170,43 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     hits.reserve(results.size());
     for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
     std::reverse(hits.begin(), hits.end());
-    if (pq_walk && params.recompute && params.rerank > 0 && !hits.empty()) {
-        // PQ navigated; now rank the best PQ candidates by exact distance, in one batch (at least top_k of them:
-        // every hit returned is ranked exactly).
-        hits.resize(std::min(hits.size(), std::max(params.rerank, params.top_k)));
+    const bool rerank = pq_walk && params.recompute && params.rerank > 0;
+    // Extra nodes (hybrid search's keyword candidates) that the walk did not rank already.
+    const size_t own = rerank ? std::min(hits.size(), std::max(params.rerank, params.top_k)) : hits.size();
+    const size_t first_extra = own;
+    hits.resize(own);
+    if (!extra_nodes.empty()) {
+        if (++epoch_ == 0) {
+            std::fill(visited_.begin(), visited_.end(), 0);
+            epoch_ = 1;
+        }
+        for (const Hit& h : hits) visited_[h.node] = epoch_;
+        for (uint32_t v : extra_nodes)
+            if (v < g.nodes && visited_[v] != epoch_ && !is_deleted(v)) {
+                visited_[v] = epoch_;
+                hits.push_back({v, 0.0f});
+            }
+    }
+    if (rerank && !hits.empty()) {
+        // PQ navigated; now rank the best PQ candidates (and the extras) by exact distance, in one batch (at least
+        // top_k of them: every hit returned is ranked exactly).
         ids.clear();
         for (const Hit& h : hits) ids.push_back(h.node);
         exact_distances([&](size_t i) -> float& { return hits[i].distance; });
+    } else if (hits.size() > first_extra) {
+        // Interleaved walk: the extras in a batch of their own; recompute off: their PQ distances.
+        ids.assign(hits.size() - first_extra, 0);
+        for (size_t i = first_extra; i < hits.size(); ++i) ids[i - first_extra] = hits[i].node;
+        if (params.recompute)
+            exact_distances([&](size_t i) -> float& { return hits[first_extra + i].distance; });
+        else
+            for (size_t i = first_extra; i < hits.size(); ++i) hits[i].distance = pq_distance(hits[i].node);
+    }
+    if (rerank || hits.size() > first_extra)
         std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
             return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
         });
-    }
-    if (hits.size() > params.top_k) hits.resize(params.top_k);
+    if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
     if (stats_out) *stats_out = stats;
     return hits;
 }

@@ -43,6 +43,14 @@ struct SearchContext {
     std::span<const uint8_t> deleted;  // optional tombstone bitmap (bit per node): never returned
 };
 
+/// Hybrid search: nodes to rank by exact distance together with the search's own candidates (in the same re-rank
+/// batch when the walk is on PQ distances; in a batch of their own after an interleaved walk; by PQ distance with
+/// recompute off), and whether to return every ranked node instead of the best top_k.
+struct RerankExtras {
+    std::span<const uint32_t> nodes;  // live node ids; repeats of the search's own candidates are ignored
+    bool keep_all = false;
+};
+
 /// Holds per-search scratch (visited marks, queues, buffers); one per thread.
 class Searcher {
 public:
@@ -50,7 +58,7 @@ public:
 
     /// query: dim floats (normalised when the metric is cosine). Returns up to top_k hits, best first.
     std::vector<Hit> search(const float* query, VectorSource& source, const SearchParams& params,
-                            SearchStats* stats = nullptr);
+                            SearchStats* stats = nullptr, const RerankExtras* extras = nullptr);
 
 private:
     bool is_deleted(uint32_t node) const;

@@ -384,6 +384,7 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
     // is the previous generation, or being rewritten by a writer right now, or never written).
     int slot = 0;
     uint32_t generation = 1;
+    uint32_t file_version = version;  // of the current slot
     uint64_t data_start = kHeaderBytes;
     if (version == 1) {
         if (xxh3({data, kOffHeaderChecksum}) != load<uint64_t>(data + kOffHeaderChecksum))
@@ -395,13 +396,19 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
         slot = -1;
         for (int i = 0; i < 2; ++i) {
             const std::byte* h = data + i * kHeaderBytes;
-            if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0 || load<uint32_t>(h + kOffVersion) != version ||
+            // Slots of versions 2 and 3 share a layout: a version-3 update of a version-2 file leaves a version-2 slot.
+            const uint32_t slot_version = load<uint32_t>(h + kOffVersion);
+            if (std::memcmp(h, kMagic, sizeof(kMagic)) != 0 || slot_version < 2 ||
                 xxh3({h, kOffHeaderChecksum}) != load<uint64_t>(h + kOffHeaderChecksum))
                 continue;
+            if (slot_version > kFormatVersion)
+                v.fail("format version " + std::to_string(slot_version) + " is newer than this build reads (version " +
+                       std::to_string(kFormatVersion) + "): upgrade leann");
             const uint32_t g = load<uint32_t>(h + kOffGeneration);
             if (slot < 0 || g > generation) {
                 slot = i;
                 generation = g;
+                file_version = slot_version;
             }
         }
         if (slot < 0) v.fail("header checksum mismatch (file is corrupt)");
@@ -465,7 +472,7 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
     }
 
     f.path_ = path;
-    f.version_ = version;
+    f.version_ = file_version;
     f.generation_ = generation;
     f.slot_ = slot;
     f.data_ = data;

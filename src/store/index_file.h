@@ -30,7 +30,7 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
 }
 std::string tag_name(uint32_t tag);  // "GRPH", or hex when not printable
 
-constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersion = 3;  // 3: the keyword index (KWIX); a version-2 slot may precede a version-3 one
 constexpr uint32_t kOldestFormatVersion = 1;  // version 1 files still open (one header, no generations)
 
 struct SectionInfo {

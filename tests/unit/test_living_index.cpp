@@ -107,7 +107,7 @@ TEST(LivingIndex, VersionOneIndexIsBuiltAgainOnceThenUpdatedInPlace) {
     EXPECT_TRUE(first.rebuilt);
     EXPECT_NE(first.rebuild_reason.find("format version 1"), std::string::npos) << first.rebuild_reason;
     EXPECT_EQ(first.generation, 2u);
-    EXPECT_EQ(Index::open(dir.path() / "index.leann").stats().format_version, 2u);
+    EXPECT_EQ(Index::open(dir.path() / "index.leann").stats().format_version, 3u);
     const UpdateStats second = writer.sync(roots, sync);
     EXPECT_TRUE(second.up_to_date);
 }

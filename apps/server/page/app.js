@@ -7,6 +7,7 @@ const SNIPPET_CHARS = 360;
 
 const form = document.getElementById("search-form");
 const indexSelect = document.getElementById("index");
+const modeSelect = document.getElementById("mode");
 const queryInput = document.getElementById("q");
 const statusLine = document.getElementById("status");
 const results = document.getElementById("results");
@@ -186,12 +187,13 @@ async function search(pushHistory) {
     const url = new URL(location.href);
     url.searchParams.set("index", index);
     url.searchParams.set("q", query);
+    url.searchParams.set("mode", modeSelect.value);
     if (url.href !== location.href) history.pushState(null, "", url);
   }
   const serial = ++searchSerial;
   setStatus("searching…");
   try {
-    const data = await api("/search", { index, query, top_k: resultCount() });
+    const data = await api("/search", { index, query, top_k: resultCount(), mode: modeSelect.value });
     if (serial === searchSerial) render(data);
   } catch (e) {
     if (serial !== searchSerial) return;
@@ -251,6 +253,7 @@ async function fromUrl() {
   const params = new URLSearchParams(location.search);
   const wanted = params.get("index");
   queryInput.value = params.get("q") || "";
+  if (["vector", "keyword", "hybrid"].includes(params.get("mode"))) modeSelect.value = params.get("mode");
   if (wanted) {
     if (![...indexSelect.options].some((o) => o.value === wanted)) {
       results.replaceChildren();

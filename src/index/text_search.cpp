@@ -1,0 +1,231 @@
+// index room: keyword and hybrid search (SearchOptions::mode). Keyword mode ranks the live chunks by BM25 over
+// the keyword index (no embedding). Hybrid mode runs the vector search with the best BM25 candidates added to its
+// exact re-rank batch, so both lists are ranked by exact vector scores, and fuses the two rankings (reciprocal rank
+// fusion or a convex combination of normalised scores). Quoted phrases restrict every hit to passages holding the
+// phrase word for word (case-folded, punctuation between words ignored).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <unordered_map>
+
+#include "index/index_impl.h"
+#include "keyword/keyword_index.h"
+#include "keyword/keyword_tokenizer.h"
+#include "leann/error.h"
+#include "util/distance.h"
+
+namespace leann {
+
+namespace {
+
+constexpr size_t kMaxPhraseChecks = 4096;  // passages read to verify phrases, per query
+
+struct Ranked {
+    uint32_t node;
+    float score;
+};
+
+/// The best `limit` matches by score (ties: lower node first).
+std::vector<Ranked> best_matches(const keyword::KeywordIndex::Scores& s, size_t limit) {
+    std::vector<Ranked> r;
+    r.reserve(s.matches.size());
+    for (uint32_t v : s.matches) r.push_back({v, s.score[v]});
+    limit = std::min(limit, r.size());
+    auto better = [](const Ranked& a, const Ranked& b) { return a.score > b.score || (a.score == b.score && a.node < b.node); };
+    std::partial_sort(r.begin(), r.begin() + std::ptrdiff_t(limit), r.end(), better);
+    r.resize(limit);
+    return r;
+}
+
+bool holds_phrases(std::string_view text, const std::vector<std::vector<std::string>>& phrases) {
+    if (phrases.empty()) return true;
+    const std::vector<std::string> w = keyword::words(text);
+    return std::all_of(phrases.begin(), phrases.end(), [&](const auto& p) { return keyword::contains_phrase(w, p); });
+}
+
+}  // namespace
+
+std::string_view search_mode_name(SearchMode mode) {
+    switch (mode) {
+        case SearchMode::vector: return "vector";
+        case SearchMode::keyword: return "keyword";
+        case SearchMode::hybrid: return "hybrid";
+    }
+    return "vector";
+}
+
+std::optional<SearchMode> parse_search_mode(std::string_view name) {
+    for (SearchMode m : {SearchMode::vector, SearchMode::keyword, SearchMode::hybrid})
+        if (name == search_mode_name(m)) return m;
+    return std::nullopt;
+}
+
+std::string_view fusion_name(HybridFusion fusion) { return fusion == HybridFusion::rrf ? "rrf" : "convex"; }
+
+std::optional<HybridFusion> parse_fusion(std::string_view name) {
+    if (name == "rrf") return HybridFusion::rrf;
+    if (name == "convex") return HybridFusion::convex;
+    return std::nullopt;
+}
+
+const keyword::KeywordIndex& Index::Impl::keywords() {
+    std::lock_guard lock(keyword_mutex);
+    if (!keyword_index) {
+        if (!file.has(keyword::kKeywordSection))
+            throw Error("index " + file.path().string() + " has no keyword index (it was written by an older leann, "
+                        "format version " + std::to_string(file.format_version()) +
+                        "): keyword and hybrid search need one; the next update adds it, or rebuild with "
+                        "`leann build --force`");
+        keyword_index = std::make_shared<const keyword::KeywordIndex>(keyword::KeywordIndex::load(
+            file.segments(keyword::kKeywordSection), info.nodes, context.deleted, file.path().string()));
+    }
+    return *keyword_index;
+}
+
+SearchResult detail::IndexInternals::search_text(const Index& index, std::string_view query,
+                                                 const SearchOptions& options) {
+    Index::Impl& x = *index.impl_;
+    const auto start = std::chrono::steady_clock::now();
+    const keyword::KeywordQuery q = keyword::parse_query(query);
+    if (q.empty()) {
+        SearchOptions vector_options = options;
+        vector_options.mode = SearchMode::vector;
+        SearchResult r = index.search(query, vector_options);
+        r.notes.push_back("the query has no keyword terms (only stopwords or punctuation): searched by vector alone");
+        return r;
+    }
+    const keyword::KeywordIndex& kw = x.keywords();
+    std::vector<std::string> required;
+    for (const auto& phrase : q.phrases)
+        for (const auto& w : phrase)
+            if (!keyword::is_stopword(w) && w.size() <= keyword::kMaxTermBytes) required.push_back(w);
+    keyword::KeywordStats ks;
+    const keyword::KeywordIndex::Scores scores = kw.score(q.terms, required, &ks);
+
+    SearchResult result;
+    result.stats.keyword_terms = ks.terms;
+    result.stats.keyword_postings = ks.postings;
+    result.stats.keyword_matches = ks.matches;
+    const bool hybrid = options.mode == SearchMode::hybrid;
+    const size_t want = hybrid ? std::max(options.keyword_candidates ? options.keyword_candidates : size_t{16},
+                                          options.top_k)
+                               : options.top_k;
+
+    // Keyword candidates, best first; with phrases, only those whose text holds them (read in batches).
+    std::vector<Ranked> candidates;
+    std::unordered_map<uint32_t, store::Passage> read;
+    if (q.phrases.empty()) {
+        candidates = best_matches(scores, want);
+    } else {
+        const std::vector<Ranked> ranked = best_matches(scores, kMaxPhraseChecks);
+        for (size_t begin = 0; begin < ranked.size() && candidates.size() < want; begin += 64) {
+            std::vector<uint32_t> nodes;
+            for (size_t i = begin; i < std::min(ranked.size(), begin + 64); ++i) nodes.push_back(ranked[i].node);
+            auto passages = x.passages.get_many(nodes);
+            for (size_t i = 0; i < nodes.size() && candidates.size() < want; ++i)
+                if (holds_phrases(passages[i].text, q.phrases)) {
+                    candidates.push_back(ranked[begin + i]);
+                    read.emplace(nodes[i], std::move(passages[i]));
+                }
+        }
+        if (ranked.size() == kMaxPhraseChecks && candidates.size() < want)
+            result.notes.push_back("phrase check stopped after the best " + std::to_string(kMaxPhraseChecks) +
+                                   " keyword matches");
+    }
+
+    std::vector<Ranked> final_hits;
+    if (!hybrid) {
+        final_hits = std::move(candidates);
+    } else {
+        // Vector side, with the keyword candidates in the exact re-rank batch.
+        Encoder& enc = index.encoder();
+        std::vector<float> qv(enc.dims());
+        const std::string_view texts[] = {query};
+        enc.encode(texts, qv, TextRole::query);
+        if (x.metric == Metric::cosine) normalize(qv.data(), qv.size());
+        if (!x.cached_source) throw Error("no encoder attached to index " + x.file.path().string());
+        std::vector<uint32_t> extra;
+        for (const Ranked& c : candidates) extra.push_back(c.node);
+        search::RerankExtras extras{extra, true};
+        SearchOptions vector_options = options;
+        vector_options.mode = SearchMode::vector;
+        SearchStats vs;
+        auto searcher = x.acquire();
+        std::vector<search::Hit> ranked;
+        try {
+            ranked = searcher->search(qv.data(), *x.cached_source, vector_options, &vs, &extras);
+        } catch (...) {
+            x.release(std::move(searcher));
+            throw;
+        }
+        x.release(std::move(searcher));
+        const SearchStats kstats = result.stats;
+        result.stats = vs;
+        result.stats.keyword_terms = kstats.keyword_terms;
+        result.stats.keyword_postings = kstats.keyword_postings;
+        result.stats.keyword_matches = kstats.keyword_matches;
+
+        // Phrases hold for every hit: drop vector candidates without them.
+        if (!q.phrases.empty()) {
+            std::vector<uint32_t> unread;
+            for (const auto& h : ranked)
+                if (!read.count(h.node)) unread.push_back(h.node);
+            auto passages = x.passages.get_many(unread);
+            for (size_t i = 0; i < unread.size(); ++i) read.emplace(unread[i], std::move(passages[i]));
+            std::erase_if(ranked, [&](const search::Hit& h) { return !holds_phrases(read.at(h.node).text, q.phrases); });
+        }
+        // Both rankings over the union (ranked holds it, by exact vector distance).
+        const double w = std::clamp(options.vector_weight, 0.0, 1.0);
+        std::vector<Ranked> by_keyword;
+        for (const auto& h : ranked)
+            if (scores.score[h.node] > 0) by_keyword.push_back({h.node, scores.score[h.node]});
+        std::sort(by_keyword.begin(), by_keyword.end(), [](const Ranked& a, const Ranked& b) {
+            return a.score > b.score || (a.score == b.score && a.node < b.node);
+        });
+        std::unordered_map<uint32_t, size_t> keyword_rank;
+        for (size_t i = 0; i < by_keyword.size(); ++i) keyword_rank.emplace(by_keyword[i].node, i + 1);
+        const float best_bm25 = by_keyword.empty() ? 1.0f : by_keyword.front().score;
+        float vmin = 0, vmax = 0;
+        if (!ranked.empty()) {
+            vmax = score_of_distance(ranked.front().distance);
+            vmin = score_of_distance(ranked.back().distance);
+        }
+        for (size_t i = 0; i < ranked.size(); ++i) {
+            const uint32_t v = ranked[i].node;
+            double fused;
+            if (options.fusion == HybridFusion::rrf) {
+                const double k0 = double(options.rrf_k);
+                fused = w / (k0 + double(i + 1));
+                if (auto it = keyword_rank.find(v); it != keyword_rank.end()) fused += (1 - w) / (k0 + double(it->second));
+            } else {
+                const double vs_norm =
+                    vmax > vmin ? (score_of_distance(ranked[i].distance) - vmin) / (vmax - vmin) : 1.0;
+                fused = w * vs_norm + (1 - w) * double(scores.score[v]) / double(best_bm25);
+            }
+            final_hits.push_back({v, float(fused)});
+        }
+        std::stable_sort(final_hits.begin(), final_hits.end(),
+                         [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
+    }
+    if (final_hits.size() > options.top_k) final_hits.resize(options.top_k);
+
+    std::vector<uint32_t> unread;
+    for (const Ranked& h : final_hits)
+        if (!read.count(h.node)) unread.push_back(h.node);
+    auto passages = x.passages.get_many(unread);
+    for (size_t i = 0; i < unread.size(); ++i) read.emplace(unread[i], std::move(passages[i]));
+    for (const Ranked& h : final_hits) {
+        store::Passage& p = read.at(h.node);
+        Hit hit;
+        hit.node = h.node;
+        hit.score = h.score;
+        hit.id = std::move(p.id);
+        hit.text = std::move(p.text);
+        hit.metadata = std::move(p.metadata);
+        result.hits.push_back(std::move(hit));
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+}  // namespace leann

@@ -1,0 +1,108 @@
+// keyword room: the BM25 keyword index stored in an index file (section KWIX, docs/format.md "Keyword index").
+//
+// The index is segmented like the passages: each segment covers a contiguous range of node ids (a build writes
+// one for every node; an update appends one for the nodes it adds; compaction writes one again). A segment is
+// one zstd frame holding the node lengths, a front-coded sorted term dictionary, the document frequencies, the
+// postings' node gaps and their term frequencies, each a stream of varints. Deleted nodes stay in their segment and are
+// skipped when scoring by the index's tombstones, so a deletion writes nothing here.
+//
+// Scoring is Okapi BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5) / (df + 0.5))) over the live nodes: N,
+// the average length and every df count live nodes only, so the scores are those of a fresh index of the live
+// chunks. A loaded KeywordIndex is read-only and thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/index_file.h"
+
+namespace leann::keyword {
+
+constexpr uint32_t kKeywordSection = store::fourcc("KWIX");
+constexpr uint32_t kSegmentVersion = 1;
+constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 32;  // decompressed; a bound on what a corrupt header asks for
+constexpr double kBm25K1 = 1.2;
+constexpr double kBm25B = 0.75;
+
+/// Collects the postings of a range of nodes and encodes one segment. Nodes are added in ascending order.
+class SegmentBuilder {
+public:
+    explicit SegmentBuilder(uint32_t first_node) : first_node_(first_node) {}
+    /// Node first_node + count(): its terms from index_terms(text). An empty text (a deleted node) matches nothing.
+    void add_text(std::string_view text);
+    /// Node first_node + count() with a known length; add its postings with add_posting.
+    void add_node(uint32_t length);
+    void add_posting(const std::string& term, uint32_t node, uint32_t tf);
+    uint32_t count() const { return uint32_t(lengths_.size()); }
+    /// The segment (a zstd frame), docs/format.md.
+    std::vector<std::byte> encode(int zstd_level = 9) const;
+
+private:
+    uint32_t first_node_;
+    std::vector<uint32_t> lengths_;
+    std::vector<std::string> term_names_;
+    std::vector<std::vector<uint32_t>> postings_;  // per term id: node - first_node, tf, node, tf, ...
+    std::unordered_map<std::string, uint32_t> term_ids_;
+};
+
+struct KeywordStats {
+    size_t terms = 0;     // query terms found in the index
+    size_t postings = 0;  // postings decoded
+    size_t matches = 0;   // live nodes that match at least one term
+};
+
+class KeywordIndex {
+public:
+    /// Decodes the segments (checking their layout; postings are checked as they are read) for an index of `nodes`
+    /// nodes with tombstone bitmap `deleted`. FormatError naming `file` and KWIX when inconsistent.
+    static KeywordIndex load(const std::vector<std::span<const std::byte>>& segments, uint32_t nodes,
+                             std::span<const uint8_t> deleted, const std::string& file);
+
+    /// BM25 score of every node for `terms` (0 where none matches, and for deleted nodes), and the matching live
+    /// nodes, ascending. With `required`, only nodes containing every one of those terms count as matches.
+    struct Scores {
+        std::vector<float> score;        // by node
+        std::vector<uint32_t> matches;   // ascending
+    };
+    Scores score(std::span<const std::string> terms, std::span<const std::string> required = {},
+                 KeywordStats* stats = nullptr) const;
+
+    /// Decodes every posting (leann verify): FormatError when one is out of range.
+    void verify() const;
+
+    uint32_t nodes() const { return nodes_; }
+    size_t live_nodes() const { return live_; }
+    double average_length() const { return average_length_; }
+
+private:
+    struct Segment;
+    struct Posting {
+        uint32_t node, tf;
+    };
+    void postings_of(const Segment& s, size_t term, std::vector<Posting>& out) const;
+    [[noreturn]] void fail(const std::string& what) const;
+    bool is_deleted(uint32_t node) const { return (node >> 3) < deleted_.size() && (deleted_[node >> 3] >> (node & 7)) & 1; }
+    friend std::vector<std::byte> merge_segments(const std::vector<std::span<const std::byte>>&, uint32_t,
+                                                 std::span<const uint8_t>, const std::string&);
+
+    std::string file_;
+    uint32_t nodes_ = 0;
+    std::span<const uint8_t> deleted_;
+    std::vector<uint32_t> lengths_;  // by node
+    std::vector<std::shared_ptr<const Segment>> segments_;
+    size_t live_ = 0;
+    double average_length_ = 0;
+};
+
+/// Merges decoded segments (all of an index's, in order) into one builder's worth: what an update writes when
+/// segments pile up. Deleted nodes keep their place with no postings.
+std::vector<std::byte> merge_segments(const std::vector<std::span<const std::byte>>& segments, uint32_t nodes,
+                                      std::span<const uint8_t> deleted, const std::string& file);
+
+}  // namespace leann::keyword

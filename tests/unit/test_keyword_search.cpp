@@ -1,0 +1,419 @@
+// The keyword room and search modes: the tokenizer (prose and code), BM25 against a hand computation, phrases,
+// keyword and hybrid search on built indexes, updates (insert, delete, compact) keeping the keyword index current,
+// a corrupt KWIX section named on open, and version-2 files (no keyword index) still opening.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "keyword/keyword_index.h"
+#include "keyword/keyword_tokenizer.h"
+#include "leann/encoder.h"
+#include "leann/index.h"
+#include "leann/writer.h"
+#include "cli_runner.h"
+#include "store/index_file.h"
+#include "tiny_model.h"
+#if __has_include("http_params.h")
+#include "http_api.h"
+#include "http_params.h"
+#define LEANN_TEST_HTTP_PARAMS 1
+#include "test_mcp_support.h"
+#endif
+
+namespace leann {
+namespace {
+
+namespace fs = std::filesystem;
+using keyword::index_terms;
+using Terms = std::vector<std::string>;
+
+fs::path tiny_model_dir() {
+    return fs::path(LEANN_TEST_DATA_DIR) / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm";
+}
+
+std::shared_ptr<Encoder> tiny() { return std::shared_ptr<Encoder>(Encoder::load(tiny_model_dir())); }
+
+TEST(KeywordTokenizer, SplitsIdentifiersAndKeepsThemWhole) {
+    EXPECT_EQ(index_terms("getUserName"), (Terms{"getusername", "get", "user", "name"}));
+    EXPECT_EQ(index_terms("max_degree"), (Terms{"max_degree", "max", "degree"}));
+    EXPECT_EQ(index_terms("x86-64"), (Terms{"x86-64", "x", "86", "64"}));
+    EXPECT_EQ(index_terms("HTTPServer"), (Terms{"httpserver", "http", "server"}));
+    EXPECT_EQ(index_terms("utf8"), (Terms{"utf8", "utf", "8"}));
+    EXPECT_EQ(index_terms("__init__"), (Terms{"init"}));  // leading and trailing joiners go
+    EXPECT_EQ(index_terms("kebab-case-name"), (Terms{"kebab-case-name", "kebab", "case", "name"}));
+    // Stopwords go as single words and as parts, never as a compound whole.
+    EXPECT_EQ(index_terms("The fox is in the box"), (Terms{"fox", "box"}));
+    EXPECT_EQ(index_terms("isValid"), (Terms{"isvalid", "valid"}));
+    EXPECT_EQ(index_terms("a.b(c)"), (Terms{"b", "c"}));
+}
+
+TEST(KeywordTokenizer, FoldsUnicodeCase) {
+    EXPECT_EQ(index_terms("ÉCOLE École"), (Terms{"école", "école"}));
+    EXPECT_EQ(index_terms("ΣΟΦΙΑ"), (Terms{"σοφια"}));
+    EXPECT_EQ(index_terms("Straße"), (Terms{"straße"}));
+    EXPECT_EQ(index_terms("日本語"), (Terms{"日", "本", "語"}));
+    EXPECT_EQ(index_terms(std::string(100, 'x')), Terms{});  // over kMaxTermBytes
+    EXPECT_EQ(index_terms("bad \xff\xfe bytes"), (Terms{"bad", "bytes"}));
+}
+
+TEST(KeywordTokenizer, QueriesAndPhrases) {
+    const keyword::KeywordQuery q = keyword::parse_query("fox \"Lazy  dog!\" the");
+    EXPECT_EQ(q.terms, (Terms{"fox", "lazy", "dog"}));
+    ASSERT_EQ(q.phrases.size(), 1u);
+    EXPECT_EQ(q.phrases[0], (Terms{"lazy", "dog"}));
+    EXPECT_TRUE(keyword::contains_phrase(keyword::words("the LAZY, dog sleeps"), q.phrases[0]));
+    EXPECT_FALSE(keyword::contains_phrase(keyword::words("the dog is lazy"), q.phrases[0]));
+    EXPECT_TRUE(keyword::parse_query("the of, and ...").empty());
+    EXPECT_EQ(keyword::parse_query("\"unclosed phrase").phrases.size(), 1u);
+}
+
+double bm25(double tf, double len, double avg, double n, double df) {
+    const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len / avg));
+}
+
+TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
+    keyword::SegmentBuilder first(0);
+    first.add_text("apple banana apple");
+    first.add_text("banana cherry");
+    keyword::SegmentBuilder second(2);
+    second.add_text("cherry date elderberry apple");
+    const auto s1 = first.encode(), s2 = second.encode();
+    const std::vector<std::span<const std::byte>> segments = {s1, s2};
+    std::vector<uint8_t> deleted(1, 0);
+    const auto k = keyword::KeywordIndex::load(segments, 3, deleted, "mem");
+    EXPECT_EQ(k.live_nodes(), 3u);
+    EXPECT_DOUBLE_EQ(k.average_length(), 3.0);  // 3 + 2 + 4 terms
+    const Terms apple{"apple"};
+    keyword::KeywordStats st;
+    auto s = k.score(apple, {}, &st);
+    EXPECT_EQ(s.matches, (std::vector<uint32_t>{0, 2}));
+    EXPECT_NEAR(s.score[0], bm25(2, 3, 3, 3, 2), 1e-5);
+    EXPECT_NEAR(s.score[2], bm25(1, 4, 3, 3, 2), 1e-5);
+    EXPECT_EQ(s.score[1], 0.0f);
+    EXPECT_EQ(st.postings, 2u);
+    // Two terms add up; a required term keeps only nodes that have it.
+    const Terms two{"banana", "cherry"};
+    s = k.score(two);
+    EXPECT_NEAR(s.score[1], bm25(1, 2, 3, 3, 2) * 2, 1e-5);
+    const Terms need{"cherry"};
+    EXPECT_EQ(k.score(two, need).matches, (std::vector<uint32_t>{1, 2}));
+    // Node 0 deleted: N, the average length and df count live nodes only.
+    deleted[0] = 1;
+    const auto live = keyword::KeywordIndex::load(segments, 3, deleted, "mem");
+    s = live.score(apple);
+    EXPECT_EQ(s.matches, (std::vector<uint32_t>{2}));
+    EXPECT_NEAR(s.score[2], bm25(1, 4, 3, 2, 1), 1e-5);
+    // Merged into one segment: the same scores.
+    const auto merged = keyword::merge_segments(segments, 3, deleted, "mem");
+    const std::vector<std::span<const std::byte>> one = {merged};
+    EXPECT_NEAR(keyword::KeywordIndex::load(one, 3, deleted, "mem").score(apple).score[2], s.score[2], 1e-6);
+    // Segments that do not cover the index are refused by name.
+    const std::vector<std::span<const std::byte>> gap = {s2};
+    try {
+        keyword::KeywordIndex::load(gap, 3, deleted, "mem");
+        FAIL() << "expected FormatError";
+    } catch (const FormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("KWIX"), std::string::npos) << e.what();
+    }
+}
+
+std::vector<Document> corpus() {
+    std::vector<Document> docs;
+    const char* topics[] = {"lighthouse keepers watch the sea", "sourdough starters need flour and water",
+                            "glaciers retreat in warm summers", "chess openings reward careful study",
+                            "bees stay warm in winter clusters", "tidal power turns with the moon",
+                            "medieval bridges were built of stone", "violin varnish ages slowly"};
+    for (int i = 0; i < 40; ++i)
+        docs.push_back({"d" + std::to_string(i), std::string(topics[i % 8]) + " (note " + std::to_string(i) + ")", "{}"});
+    docs[17].text = "the cache is flushed by frobnicateWidgetCache when the lazy dog sleeps";
+    docs[23].text = "a lazy cat and a sleepy dog share the porch";
+    return docs;
+}
+
+TEST(KeywordSearch, FindsAnIdentifierAndPhrasesOnABuiltIndex) {
+    testing::TempDir dir;
+    auto encoder = tiny();
+    const auto docs = corpus();
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(dir.path() / "i.leann", docs, *encoder, build);
+    Index index = Index::open(dir.path() / "i.leann");
+    index.attach_encoder(encoder);
+    EXPECT_EQ(index.stats().format_version, 3u);
+    EXPECT_GT(index.stats().keyword_bytes, 0u);
+
+    SearchOptions o;
+    o.top_k = 3;
+    o.mode = SearchMode::keyword;
+    SearchResult r = index.search("WidgetCache", o);
+    ASSERT_FALSE(r.hits.empty());
+    EXPECT_EQ(r.hits[0].id, "d17");
+    EXPECT_EQ(r.hits.size(), 1u);  // nothing else has the term
+    EXPECT_EQ(r.stats.recomputed, 0u);  // keyword mode embeds nothing
+    EXPECT_GE(r.stats.keyword_terms, 1u);
+    // The random-weight tiny model does not find it by vector.
+    o.mode = SearchMode::vector;
+    r = index.search("frobnicateWidgetCache", o);
+    ASSERT_FALSE(r.hits.empty());
+    EXPECT_NE(r.hits[0].id, "d17");
+    // Hybrid brings it to the top, with its exact embedding computed in the one re-rank batch.
+    o.mode = SearchMode::hybrid;
+    index.clear_cache();
+    r = index.search("frobnicateWidgetCache", o);
+    ASSERT_FALSE(r.hits.empty());
+    EXPECT_EQ(r.hits[0].id, "d17");
+    EXPECT_EQ(r.stats.batches, 1u);
+    o.fusion = HybridFusion::convex;
+    r = index.search("frobnicateWidgetCache", o);
+    ASSERT_FALSE(r.hits.empty());
+    EXPECT_EQ(r.hits[0].id, "d17");
+
+    // Phrases match word for word: both d17 and d23 have "lazy" and "dog", only d17 the phrase.
+    o.mode = SearchMode::keyword;
+    o.top_k = 10;
+    r = index.search("\"lazy dog\"", o);
+    ASSERT_EQ(r.hits.size(), 1u);
+    EXPECT_EQ(r.hits[0].id, "d17");
+    r = index.search("lazy dog", o);
+    EXPECT_EQ(r.hits.size(), 2u);
+    o.mode = SearchMode::hybrid;
+    r = index.search("\"lazy dog\"", o);
+    ASSERT_EQ(r.hits.size(), 1u);
+    EXPECT_EQ(r.hits[0].id, "d17");
+
+    // Only stopwords: vector search, with a note.
+    o.mode = SearchMode::keyword;
+    r = index.search("the of and", o);
+    EXPECT_EQ(r.hits.size(), 10u);
+    ASSERT_EQ(r.notes.size(), 1u);
+    EXPECT_NE(r.notes[0].find("vector"), std::string::npos);
+    EXPECT_NO_THROW(index.verify());
+}
+
+TEST(KeywordSearch, UpdatesKeepTheKeywordIndexCurrent) {
+    testing::TempDir dir;
+    const fs::path path = dir.path() / "i.leann";
+    auto encoder = tiny();
+    WriterOptions wo;
+    wo.build.threads = 1;
+    wo.auto_compact = false;
+    IndexWriter writer(path, encoder, wo);
+    writer.upsert(corpus());
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    o.top_k = 5;
+    auto ids = [&](std::string_view q) {
+        Index index = Index::open(path);
+        std::set<std::string> out;
+        for (const auto& h : index.search(q, o).hits) out.insert(h.id);
+        return out;
+    };
+    EXPECT_EQ(ids("frobnicateWidgetCache"), (std::set<std::string>{"d17"}));
+    const std::vector<Document> more = {{"n1", "quuxAllocator hands out arenas", "{}"},
+                                        {"d3", "chess endgames with a quuxAllocator", "{}"}};  // d3 replaced
+    writer.upsert(more);
+    EXPECT_EQ(ids("quuxAllocator"), (std::set<std::string>{"n1", "d3"}));
+    EXPECT_EQ(ids("openings"), (std::set<std::string>{"d11", "d19", "d27", "d35"}));  // old d3 text is gone
+    const std::string gone[] = {"d17", "n1"};
+    writer.remove(gone);
+    EXPECT_EQ(ids("frobnicateWidgetCache"), std::set<std::string>{});
+    EXPECT_EQ(ids("quuxAllocator"), (std::set<std::string>{"d3"}));
+    {
+        Index index = Index::open(path);
+        EXPECT_NO_THROW(index.verify());
+        EXPECT_GT(index.stats().generation, 2u);
+    }
+    writer.compact();
+    Index index = Index::open(path);
+    EXPECT_NO_THROW(index.verify());
+    EXPECT_EQ(index.size(), 39u);
+    EXPECT_EQ(ids("quuxAllocator"), (std::set<std::string>{"d3"}));
+    EXPECT_EQ(ids("openings"), (std::set<std::string>{"d11", "d19", "d27", "d35"}));
+}
+
+TEST(KeywordSearch, ManyUpdatesMergeSegments) {
+    testing::TempDir dir;
+    const fs::path path = dir.path() / "i.leann";
+    auto encoder = tiny();
+    WriterOptions wo;
+    wo.build.threads = 1;
+    wo.auto_compact = false;
+    IndexWriter writer(path, encoder, wo);
+    writer.upsert(corpus());
+    for (int i = 0; i < 34; ++i) {
+        const std::vector<Document> one = {{"u" + std::to_string(i), "update number zork" + std::to_string(i), "{}"}};
+        writer.upsert(one);
+    }
+    Index index = Index::open(path);
+    EXPECT_NO_THROW(index.verify());
+    size_t segments = 0;
+    for (const auto& s : index.stats().sections)
+        if (s.tag == "KWIX") segments = s.what.find("segments") == std::string::npos ? 1 : std::stoul(s.what.substr(s.what.rfind('(') + 1));
+    EXPECT_LE(segments, 32u);
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    const auto r = index.search("zork7", o);
+    ASSERT_FALSE(r.hits.empty());
+    EXPECT_EQ(r.hits[0].id, "u7");
+    EXPECT_EQ(index.search("update", o).stats.keyword_matches, 34u);
+}
+
+TEST(KeywordSearch, ACorruptKeywordSectionIsNamed) {
+    testing::TempDir dir;
+    const fs::path path = dir.path() / "i.leann";
+    auto encoder = tiny();
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(path, corpus(), *encoder, build);
+    uint64_t offset = 0;
+    {
+        const Index index = Index::open(path);
+        (void)index;
+        // Find KWIX through the stats' section order is not enough: read the table through IndexFile.
+        const auto file = store::IndexFile::open(path);
+        for (const auto& s : file.sections())
+            if (s.tag == keyword::kKeywordSection) offset = s.offset + s.size / 2;
+    }
+    ASSERT_GT(offset, 0u);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekg(std::streamoff(offset));
+        char c = 0;
+        f.read(&c, 1);
+        c = char(c ^ 0x5a);
+        f.seekp(std::streamoff(offset));
+        f.write(&c, 1);
+    }
+    try {
+        Index::open(path);
+        FAIL() << "expected FormatError";
+    } catch (const FormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("section KWIX"), std::string::npos) << e.what();
+    }
+}
+
+TEST(KeywordSearch, VersionTwoFilesOpenAndGetAKeywordIndexOnTheirFirstUpdate) {
+    testing::TempDir dir;
+    const fs::path golden = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "index_v2" / "v2.leann";
+    const fs::path path = dir.path() / "index.leann";
+    fs::copy_file(golden, path);
+    auto encoder = tiny();
+    {
+        Index index = Index::open(path);
+        index.attach_encoder(encoder);
+        EXPECT_EQ(index.stats().format_version, 2u);
+        EXPECT_EQ(index.size(), 4u);
+        EXPECT_NO_THROW(index.verify());
+        SearchOptions o;
+        o.mode = SearchMode::keyword;
+        try {
+            index.search("lighthouses", o);
+            FAIL() << "expected an error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("no keyword index"), std::string::npos) << e.what();
+        }
+        o.mode = SearchMode::vector;
+        EXPECT_EQ(index.search("lighthouses", o).hits.size(), 4u);
+    }
+    {
+        WriterOptions wo;
+        wo.auto_compact = false;
+        IndexWriter writer(path, encoder, wo);
+        const std::vector<Document> one = {{"r3", "blue whales sing", "{}"}};
+        writer.upsert(one);
+    }
+    Index index = Index::open(path);
+    EXPECT_EQ(index.stats().format_version, 3u);
+    EXPECT_NO_THROW(index.verify());
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    auto r = index.search("lighthouses", o);
+    ASSERT_EQ(r.hits.size(), 1u);
+    EXPECT_EQ(r.hits[0].id, "docs/a.md:1");
+    r = index.search("whales", o);
+    ASSERT_EQ(r.hits.size(), 1u);
+    EXPECT_EQ(r.hits[0].id, "r3");
+}
+
+TEST(SearchMode, CliModeFlag) {
+    testing::TempDir dir;
+    const fs::path docs = dir.path() / "docs.jsonl";
+    {
+        std::ofstream out(docs);
+        for (const auto& d : corpus())
+            out << nlohmann::json{{"id", d.id}, {"text", d.text}}.dump() << "\n";
+    }
+    const std::string index = " --index " + (dir.path() / "idx").string();
+    const std::string model = " --model " + tiny_model_dir().string();
+    auto build = testing::run_cli("build" + index + " --docs " + docs.string() + model + " --threads 1 2>&1");
+    ASSERT_EQ(build.status, 0) << build.out;
+    auto kw = testing::run_cli("search" + index + " frobnicateWidgetCache --mode keyword --json" + model);
+    ASSERT_EQ(kw.status, 0) << kw.out;
+    const auto r = nlohmann::json::parse(kw.out);
+    ASSERT_EQ(r["results"].size(), 1u);
+    EXPECT_EQ(r["results"][0]["id"], "d17");
+    auto hybrid = testing::run_cli("search" + index + " frobnicateWidgetCache --mode hybrid --fusion convex --json" + model);
+    ASSERT_EQ(hybrid.status, 0) << hybrid.out;
+    EXPECT_EQ(nlohmann::json::parse(hybrid.out)["results"][0]["id"], "d17");
+    auto fallback = testing::run_cli("search" + index + " \"the of\" --mode keyword" + model + " 2>&1");
+    ASSERT_EQ(fallback.status, 0) << fallback.out;
+    EXPECT_NE(fallback.out.find("note: the query has no keyword terms"), std::string::npos) << fallback.out;
+    auto bad = testing::run_cli("search" + index + " x --mode bm25" + model + " 2>&1");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.out.find("--mode must be vector, keyword or hybrid"), std::string::npos) << bad.out;
+    auto stats = testing::run_cli("stats" + index + " --json");
+    ASSERT_EQ(stats.status, 0) << stats.out;
+    EXPECT_GT(nlohmann::json::parse(stats.out)["keyword_bytes"].get<uint64_t>(), 0u);
+}
+
+#ifdef LEANN_TEST_HTTP_PARAMS
+TEST(SearchMode, McpSearchMode) {
+    testing::McpSession s;
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(index_path_for_name("kw"), corpus(), *Encoder::load(s.home.model_dir()), build);
+    s.initialize("2025-11-25");
+    auto r = s.call_tool("leann_search", {{"index_name", "kw"}, {"query", "frobnicateWidgetCache"}, {"mode", "keyword"}});
+    ASSERT_FALSE(r.value("isError", false)) << r;
+    ASSERT_EQ(r["structuredContent"]["results"].size(), 1u) << r;
+    EXPECT_EQ(r["structuredContent"]["results"][0]["id"], "d17");
+    r = s.call_tool("leann_search", {{"index_name", "kw"}, {"query", "x"}, {"mode", "bm25"}});
+    EXPECT_TRUE(r.value("isError", false)) << r;
+}
+
+TEST(SearchMode, HttpSearchFields) {
+    const auto p = server::parse_search(nlohmann::json::parse(
+        R"({"index": "x", "query": "q", "mode": "hybrid", "fusion": "convex", "vector_weight": 0.25})"));
+    EXPECT_EQ(p.options.mode, SearchMode::hybrid);
+    EXPECT_EQ(p.options.fusion, HybridFusion::convex);
+    EXPECT_DOUBLE_EQ(p.options.vector_weight, 0.25);
+    EXPECT_EQ(server::parse_search(nlohmann::json::parse(R"({"index": "x", "query": "q"})")).options.mode,
+              SearchOptions{}.mode);
+    for (const char* bad : {R"({"index": "x", "query": "q", "mode": "bm25"})", R"({"index": "x", "query": "q", "mode": 1})",
+                            R"({"index": "x", "query": "q", "vector_weight": 2})"}) {
+        try {
+            server::parse_search(nlohmann::json::parse(bad));
+            ADD_FAILURE() << bad;
+        } catch (const server::HttpError& e) {
+            EXPECT_EQ(e.status(), 400) << bad;
+        }
+    }
+}
+#endif
+
+TEST(SearchMode, NamesRoundTrip) {
+    for (SearchMode m : {SearchMode::vector, SearchMode::keyword, SearchMode::hybrid})
+        EXPECT_EQ(parse_search_mode(search_mode_name(m)), m);
+    EXPECT_FALSE(parse_search_mode("bm25").has_value());
+    EXPECT_EQ(parse_fusion("convex"), HybridFusion::convex);
+    EXPECT_EQ(SearchOptions{}.mode, SearchMode::vector);
+}
+
+}  // namespace
+}  // namespace leann
