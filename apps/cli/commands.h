@@ -12,6 +12,7 @@ int run_embed(const std::vector<std::string>& args);
 int run_build(const std::vector<std::string>& args);
 int run_watch(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
+int run_grep(const std::vector<std::string>& args);
 int run_stats(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);
 int run_list(const std::vector<std::string>& args);

@@ -1,8 +1,10 @@
 #include "http_params.h"
 
+#include <ctime>
 #include <optional>
 
 #include "http_api.h"
+#include "leann/filter.h"
 #include "util/utf8.h"
 
 namespace leann::server {
@@ -67,8 +69,21 @@ nlohmann::json parse_json_object(std::string_view body) {
     return j;
 }
 
+Filter parse_filter(const nlohmann::json& body) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const char* key : {"where", "path", "exclude_path", "type", "language", "modified_after", "modified_before"})
+        if (auto it = body.find(key); it != body.end()) fields[key] = *it;
+    if (fields.empty()) return {};
+    try {
+        return filter_from_json(fields.dump(), int64_t(std::time(nullptr)));
+    } catch (const FilterError& e) {
+        throw HttpError(400, "invalid_filter", e.what());
+    }
+}
+
 SearchParams parse_search(const nlohmann::json& body) {
-    refuse_unknown_fields(body, {"index", "query", "top_k", "complexity", "rerank", "recompute", "query_id"});
+    refuse_unknown_fields(body, {"index", "query", "top_k", "complexity", "rerank", "recompute", "query_id", "where",
+                                 "path", "exclude_path", "type", "language", "modified_after", "modified_before"});
     SearchParams p;
     p.index = required_string(body, "index");
     p.query = required_string(body, "query");
@@ -82,6 +97,7 @@ SearchParams parse_search(const nlohmann::json& body) {
         if (!it->is_boolean()) bad_field("recompute", "must be true or false");
         p.options.recompute = it->get<bool>();
     }
+    p.options.filter = parse_filter(body);
     if (auto it = body.find("query_id"); it != body.end()) {
         if (!it->is_string() && !it->is_number_integer() && !it->is_null())
             bad_field("query_id", "must be a string or an integer");

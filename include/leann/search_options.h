@@ -3,6 +3,8 @@
 
 #include <cstddef>
 
+#include "leann/filter.h"
+
 namespace leann {
 
 struct SearchOptions {
@@ -16,6 +18,7 @@ struct SearchOptions {
                                    // rank them exactly
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
+    Filter filter{};               // only chunks matching it are returned (leann/filter.h); empty = all
 };
 
 struct SearchStats {

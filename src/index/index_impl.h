@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "index/chunk_table.h"
 #include "index/layout.h"
 #include "leann/index.h"
 #include "pq/product_quantizer.h"
@@ -42,6 +43,9 @@ struct Index::Impl {
     std::unique_ptr<search::CachedSource> cached_source;
     size_t cache_capacity = 16384;  // 24 MiB of 384-d vectors
 
+    mutable std::mutex chunk_table_mutex;
+    mutable std::shared_ptr<const index::ChunkTable> chunk_table;  // built on the first filtered search or grep
+
     std::mutex searchers_mutex;
     std::vector<std::unique_ptr<search::Searcher>> idle_searchers;
 
@@ -56,6 +60,8 @@ struct Index::Impl {
         cached_source =
             std::make_unique<search::CachedSource>(*encoder_source, hub_ids, hub_vectors, cache_capacity);
     }
+    /// The per-node facts filters and grep read (index/chunk_table.h), built once. Thread-safe.
+    std::shared_ptr<const index::ChunkTable> chunks() const;
     std::unique_ptr<search::Searcher> acquire() {
         std::lock_guard lock(searchers_mutex);
         if (idle_searchers.empty()) return std::make_unique<search::Searcher>(context);
