@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string_view>
 #include <nlohmann/json.hpp>
 
 #include "args.h"
@@ -44,7 +45,18 @@ std::string display_path(const GrepFile& f) {
 
 }  // namespace
 
-int run_grep(const std::vector<std::string>& argv) {
+int run_grep(const std::vector<std::string>& raw_argv) {
+    // ripgrep's attached forms: -C2, -A3, -m1 (a number glued to the short option).
+    std::vector<std::string> argv;
+    for (const std::string& a : raw_argv) {
+        if (a.size() > 2 && a[0] == '-' && std::string_view("ABCm").find(a[1]) != std::string_view::npos &&
+            a.find_first_not_of("0123456789", 2) == std::string::npos) {
+            argv.push_back(a.substr(0, 2));
+            argv.push_back(a.substr(2));
+        } else {
+            argv.push_back(a);
+        }
+    }
     std::set<std::string> options = {"index", "A", "after-context", "B", "before-context", "C", "context",
                                      "m", "max-count", "color"};
     options.merge(filter_option_names());

@@ -135,18 +135,27 @@ GrepStats grep(const Index& index, const GrepOptions& o, const std::function<boo
             out = GrepFile{};
             lines.clear();
             if (group.merged) {
-                std::map<size_t, std::string_view> by_line;  // overlapping chunks: the longest copy of a line wins
+                // Chunks are trimmed slices of the file that overlap, and a line longer than a chunk is cut at a
+                // word: a chunk's first and last lines may be partial. A line is taken from a chunk that holds it in
+                // its interior when one does, else the longest copy.
+                std::map<size_t, std::pair<std::string_view, bool>> by_line;  // line -> (text, interior)
                 for (size_t i = 0; i < group.nodes.size(); ++i) {
                     const store::Passage& p = passages[at + i];
                     const size_t first = t.line_of[group.nodes[i]];
                     const auto chunk_lines = split_lines(p.text);
                     for (size_t k = 0; k < chunk_lines.size(); ++k) {
-                        auto [it, added] = by_line.try_emplace(first + k, chunk_lines[k]);
-                        if (!added && chunk_lines[k].size() > it->second.size()) it->second = chunk_lines[k];
+                        const bool interior = k > 0 && k + 1 < chunk_lines.size();
+                        auto [it, added] = by_line.try_emplace(first + k, chunk_lines[k], interior);
+                        auto& [text, whole] = it->second;
+                        if (!added && ((interior && !whole) ||
+                                       (interior == whole && chunk_lines[k].size() > text.size()))) {
+                            text = chunk_lines[k];
+                            whole = interior;
+                        }
                     }
                     stats.bytes += p.text.size();
                 }
-                lines.assign(by_line.begin(), by_line.end());
+                for (const auto& [number, copy] : by_line) lines.push_back({number, copy.first});
                 out.path = t.files[group.file];
             } else {
                 const uint32_t v = group.nodes.front();
