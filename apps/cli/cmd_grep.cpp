@@ -121,11 +121,12 @@ int run_grep(const std::vector<std::string>& raw_argv) {
                 for (size_t k = i; k > 0 && l.line - f.lines[k - 1].line <= o.before &&
                                    f.lines[k - 1].line + (i - k + 1) == l.line;
                      --k)
-                    before.insert(before.begin(), {{"line", f.lines[k - 1].line}, {"text", f.lines[k - 1].text}});
+                    before.insert(before.begin(),
+                                  nlohmann::json::object({{"line", f.lines[k - 1].line}, {"text", f.lines[k - 1].text}}));
                 for (size_t k = i + 1; k < f.lines.size() && f.lines[k].line - l.line <= o.after &&
                                        f.lines[k].line == l.line + (k - i);
                      ++k)
-                    after.push_back({{"line", f.lines[k].line}, {"text", f.lines[k].text}});
+                    after.push_back(nlohmann::json::object({{"line", f.lines[k].line}, {"text", f.lines[k].text}}));
                 m["before"] = before;
                 m["after"] = after;
                 std::printf("%s\n", m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
