@@ -144,7 +144,8 @@ struct VectorIndex {
             const float* c = centres.data() + (rng() % 40) * dim;
             for (size_t d = 0; d < dim; ++d) vectors[i * dim + d] = c[d] + 0.6f * normal(rng);
             // bucket 0..999 spread evenly, independent of the vector: a filter does not follow the geometry
-            docs.push_back({"r" + std::to_string(i), "text " + std::to_string(i),
+            const std::string number = std::to_string(i);  // (appended, not "r" + ...: GCC 12 -Wrestrict noise)
+            docs.push_back({std::string("r").append(number), std::string("text ").append(number),
                             json{{"bucket", (i * 7919) % 1000}, {"colour", i % 2 ? "red" : "blue"}}.dump()});
         }
         BuildOptions options;
