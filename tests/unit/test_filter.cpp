@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -208,6 +209,8 @@ Outcome run(const std::string& where, const std::function<bool(size_t)>& keep, s
         out.recall += truth.empty() ? 1.0 : double(found) / double(truth.size());
     }
     out.recall /= double(queries);
+    std::printf("filtered search: where %s, %zu of %zu match, complexity %zu, share %.1f: recall@10 %.3f\n",
+                where.empty() ? "(none)" : where.c_str(), matches, v.n, complexity, share, out.recall);
     return out;
 }
 
