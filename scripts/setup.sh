@@ -16,6 +16,7 @@ packages=(
     libzstd-dev                        # compressed passage blocks in the index
     libgtest-dev                       # tests
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
+    libre2-dev                         # linear-time regular expressions (leann grep)
     libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test and leann eval sets
     libpython3.11-stdlib               # bench: the Python standard library sources (code-search eval set)

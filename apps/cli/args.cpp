@@ -36,6 +36,7 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& op
                 value = argv[++i];
             }
             values_[name] = value;
+            all_values_[name].push_back(value);
         } else {
             throw Error("unknown option " + arg + " (see --help)");
         }
@@ -45,6 +46,11 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& op
 std::string Args::get(const std::string& name, const std::string& fallback) const {
     auto it = values_.find(name);
     return it == values_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    auto it = all_values_.find(name);
+    return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 size_t Args::get_size(const std::string& name, size_t fallback) const {

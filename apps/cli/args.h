@@ -16,6 +16,8 @@ public:
     const std::vector<std::string>& positionals() const { return positionals_; }
     bool has(const std::string& name) const { return values_.count(name) != 0; }
     std::string get(const std::string& name, const std::string& fallback = "") const;
+    /// Every value of a repeatable option, in command-line order (get() gives the last).
+    std::vector<std::string> get_all(const std::string& name) const;
     /// A non-negative integer option; throws leann::Error naming the option when the value is not one.
     size_t get_size(const std::string& name, size_t fallback) const;
     /// A number option; throws leann::Error naming the option when the value is not one.
@@ -24,6 +26,7 @@ public:
 private:
     std::vector<std::string> positionals_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_values_;
 };
 
 }  // namespace leann::cli

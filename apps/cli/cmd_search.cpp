@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "filter_args.h"
 #include "index_args.h"
 #include "json_output.h"
 #include "snippet.h"
@@ -69,11 +70,14 @@ void print_text(const SearchResult& r, std::string_view query) {
 }  // namespace
 
 int run_search(const std::vector<std::string>& argv) {
-    Args args(argv, {"index", "top-k", "complexity", "rerank", "recompute-share", "batch-size", "queries", "model",
-               "threads", "mode", "fusion", "vector-weight", "keyword-candidates"},
-              {"help", "h", "json", "no-recompute"});
+    std::set<std::string> option_names = {"index",   "top-k",  "complexity",  "rerank",        "recompute-share",
+                                          "batch-size", "queries", "model", "threads",  "mode",
+                                          "fusion",  "vector-weight", "keyword-candidates"};
+    option_names.merge(filter_option_names());
+    Args args(argv, option_names, {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
+        std::fputs(filter_usage, stdout);
         return 0;
     }
     size_t shift = 0;
@@ -100,6 +104,7 @@ int run_search(const std::vector<std::string>& argv) {
     if (!(options.vector_weight >= 0 && options.vector_weight <= 1)) throw Error("--vector-weight must be in [0, 1]");
     options.keyword_candidates = args.get_size("keyword-candidates", options.keyword_candidates);
     if (options.keyword_candidates > 10000) throw Error("--keyword-candidates must be at most 10000");
+    options.filter = filter_from_args(args);
     if (options.top_k == 0 || options.top_k > 10000) throw Error("--top-k must be between 1 and 10000");
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
     if (!(options.recompute_share >= 0 && options.recompute_share <= 1))

@@ -13,6 +13,7 @@ int run_build(const std::vector<std::string>& args);
 int run_watch(const std::vector<std::string>& args);
 int run_search(const std::vector<std::string>& args);
 int run_eval(const std::vector<std::string>& args);
+int run_grep(const std::vector<std::string>& args);
 int run_stats(const std::vector<std::string>& args);
 int run_verify(const std::vector<std::string>& args);
 int run_list(const std::vector<std::string>& args);

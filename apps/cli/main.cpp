@@ -19,7 +19,10 @@ Usage: leann <command> [options]
 Commands:
   build NAME --docs PATH...  build an index from folders/files of text, Markdown, code, HTML, PDF, or JSONL
   watch NAME               keep an index current: follow its folders and update it as files change
-  search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE)
+  search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE; filters: --where,
+                           --path, --exclude-path, --type, --lang, --modified-after/--modified-before)
+  grep NAME PATTERN        regular-expression search over the stored passages, printed like ripgrep
+                           (path:line:text; -F, -i, -S, -w, -A/-B/-C, -m, --json; the same filters)
   eval NAME --queries Q --qrels QRELS
                            retrieval quality on judged queries: nDCG@10, recall@k, MRR@10
   stats NAME               section sizes, bytes per chunk, build configuration
@@ -74,6 +77,7 @@ int main(int argc, char** argv) {
         if (command == "watch") return leann::cli::run_watch(command_args);
         if (command == "search") return leann::cli::run_search(command_args);
         if (command == "eval") return leann::cli::run_eval(command_args);
+        if (command == "grep") return leann::cli::run_grep(command_args);
         if (command == "stats") return leann::cli::run_stats(command_args);
         if (command == "verify") return leann::cli::run_verify(command_args);
         if (command == "list") return leann::cli::run_list(command_args);
@@ -91,6 +95,6 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::fflush(stdout);
         std::fprintf(stderr, "leann %s: error: %s\n", command.c_str(), e.what());
-        return 1;
+        return command == "grep" ? 2 : 1;  // grep's 1 means "no match", as in grep and rg
     }
 }

@@ -1,9 +1,11 @@
 #include "http_params.h"
 
+#include <ctime>
 #include <optional>
 
 #include "http_api.h"
 #include "util/json_limits.h"
+#include "leann/filter.h"
 #include "util/utf8.h"
 
 namespace leann::server {
@@ -65,9 +67,22 @@ nlohmann::json parse_json_object(std::string_view body) {
     return j;
 }
 
+Filter parse_filter(const nlohmann::json& body) {
+    nlohmann::json fields = nlohmann::json::object();
+    for (const char* key : {"where", "path", "exclude_path", "type", "language", "modified_after", "modified_before"})
+        if (auto it = body.find(key); it != body.end()) fields[key] = *it;
+    if (fields.empty()) return {};
+    try {
+        return filter_from_json(fields.dump(), int64_t(std::time(nullptr)));
+    } catch (const FilterError& e) {
+        throw HttpError(400, "invalid_filter", e.what());
+    }
+}
+
 SearchParams parse_search(const nlohmann::json& body) {
     refuse_unknown_fields(body, {"index", "query", "top_k", "complexity", "rerank", "recompute", "query_id", "mode",
-                                 "fusion", "vector_weight"});
+                                 "fusion", "vector_weight", "where", "path", "exclude_path", "type", "language",
+                                 "modified_after", "modified_before"});
     SearchParams p;
     p.index = required_string(body, "index");
     p.query = required_string(body, "query");
@@ -96,6 +111,7 @@ SearchParams parse_search(const nlohmann::json& body) {
             bad_field("vector_weight", "must be a number between 0 and 1");
         p.options.vector_weight = it->get<double>();
     }
+    p.options.filter = parse_filter(body);
     if (auto it = body.find("query_id"); it != body.end()) {
         if (!it->is_string() && !it->is_number_integer() && !it->is_null())
             bad_field("query_id", "must be a string or an integer");

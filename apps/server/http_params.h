@@ -37,6 +37,10 @@ struct SearchParams {
 /// {"index": NAME, "query": TEXT, "top_k"?, "complexity"?, "rerank"?, "recompute"?, "query_id"?}; unknown fields
 /// are refused so that a misspelt option is not silently ignored.
 SearchParams parse_search(const nlohmann::json& body);
+/// The filter fields of a search body (leann/filter.h): "where" (a Chroma-style object), "path" and "exclude_path"
+/// (a glob or a list), "type", "language", "modified_after", "modified_before" (unix seconds or time text). Throws
+/// HttpError 400 invalid_filter naming the field.
+Filter parse_filter(const nlohmann::json& body);
 
 struct EmbeddingParams {
     std::vector<std::string> inputs;

@@ -13,6 +13,7 @@
 #include "leann/model.h"
 #include "leann/version.h"
 #include "search_page.h"
+#include "leann/filter.h"
 
 namespace leann::server {
 namespace {
@@ -88,6 +89,9 @@ ApiResponse Api::handle(const ApiRequest& request) {
         return error_response(e.status(), e.code(), e.what());
     } catch (const NotFoundError& e) {
         return error_response(404, "index_not_found", e.what());
+    } catch (const FilterError& e) {
+        // A filter naming a field, type or language the index does not have: the caller's to fix.
+        return error_response(400, "invalid_filter", e.what());
     } catch (const Error& e) {
         // A library error on a request that passed validation: the index or the model cannot be used.
         return error_response(500, "server_error", e.what());

@@ -18,6 +18,8 @@ namespace leann::mcp {
 /// Argument limits, also published in the input schemas.
 inline constexpr size_t default_top_k = 5;
 inline constexpr size_t max_top_k = 100;
+inline constexpr size_t default_grep_results = 100;  // leann_grep: matching lines per call
+inline constexpr size_t max_grep_results = 2000;
 inline constexpr size_t max_complexity = 10000;  // search list size; the cost of a query grows with it
 inline constexpr size_t max_query_bytes = 8192;  // the encoder truncates far sooner; this bounds the work
 
@@ -36,6 +38,7 @@ public:
 
 private:
     nlohmann::json search(const nlohmann::json& arguments, const ProtocolFeatures& features);
+    nlohmann::json grep(const nlohmann::json& arguments, const ProtocolFeatures& features);
     nlohmann::json list(const nlohmann::json& arguments, const ProtocolFeatures& features);
     nlohmann::json stats(const nlohmann::json& arguments, const ProtocolFeatures& features);
 

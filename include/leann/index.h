@@ -157,6 +157,9 @@ public:
     /// Exact top-k live node ids by brute force over `vectors` (size() x dims, row = node, as the encoder gives
     /// them; normalised here when the metric is cosine; deleted nodes' rows are ignored): the ground truth for recall.
     std::vector<uint32_t> exact_search(std::span<const float> query, std::span<const float> vectors, size_t k) const;
+    /// Live nodes matching `filter` (leann/filter.h), ascending: what a filtered search chooses from. The first call
+    /// reads every chunk's metadata (kept for later filters). Throws leann::Error naming the field for a bad filter.
+    std::vector<uint32_t> matching(const Filter& filter) const;
     /// The passage of a node (for tools and tests).
     Document document(uint32_t node) const;
     /// False for a deleted (tombstoned) node, or one out of range.

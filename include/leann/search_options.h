@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#include "leann/filter.h"
+
 namespace leann {
 
 /// What ranks the hits: the embedding (graph + PQ + exact re-rank), BM25 over the keyword index, or both fused.
@@ -31,6 +33,7 @@ struct SearchOptions {
                                    // rank them exactly
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
+    Filter filter{};               // only chunks matching it are returned (leann/filter.h); empty = all
 };
 
 struct SearchStats {

@@ -280,11 +280,19 @@ SearchResult detail::IndexInternals::search(const Index& index, std::span<const 
         throw Error("no encoder attached to index " + x.file.path().string());
     }
 
+    std::vector<uint8_t> allowed;
+    search::NodeFilter node_filter;
+    if (!options.filter.empty()) {
+        allowed = index::match_filter(*x.chunks(), x.context.deleted, options.filter, node_filter.count);
+        node_filter.allowed = allowed;
+    }
+
     SearchResult result;
     auto searcher = x.acquire();
     std::vector<search::Hit> hits;
     try {
-        hits = searcher->search(q.data(), *use, options, &result.stats);
+        hits = searcher->search(q.data(), *use, options, &result.stats, nullptr,
+                                options.filter.empty() ? nullptr : &node_filter);
     } catch (...) {
         x.release(std::move(searcher));
         throw;
@@ -431,6 +439,27 @@ std::vector<uint32_t> Index::exact_search(std::span<const float> query, std::spa
     for (size_t i = 0; i < k; ++i)
         if (live(scored[i].second)) ids.push_back(scored[i].second);
     return ids;
+}
+
+std::shared_ptr<const index::ChunkTable> Index::Impl::chunks() const {
+    std::lock_guard lock(chunk_table_mutex);
+    if (!chunk_table) {
+        std::optional<index::Manifest> manifest;
+        if (file.has(index::kSources)) manifest = index::Manifest::decode(file.section(index::kSources), file.path().string());
+        chunk_table = std::make_shared<const index::ChunkTable>(
+            index::build_chunk_table(passages, context.deleted, manifest ? &*manifest : nullptr));
+    }
+    return chunk_table;
+}
+
+std::vector<uint32_t> Index::matching(const Filter& filter) const {
+    size_t count = 0;
+    const std::vector<uint8_t> bits = index::match_filter(*impl_->chunks(), impl_->context.deleted, filter, count);
+    std::vector<uint32_t> nodes;
+    nodes.reserve(count);
+    for (uint32_t v = 0; v < impl_->info.nodes; ++v)
+        if ((bits[v >> 3] >> (v & 7)) & 1) nodes.push_back(v);
+    return nodes;
 }
 
 Document Index::document(uint32_t node) const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "index/chunk_table.h"
 #include "index/layout.h"
 #include "keyword/keyword_index.h"
 #include "leann/index.h"
@@ -48,6 +49,8 @@ struct Index::Impl {
     std::shared_ptr<const keyword::KeywordIndex> keyword_index;
     /// The keyword index (loaded once); leann::Error when the file has none (written before format version 3).
     const keyword::KeywordIndex& keywords();
+    mutable std::mutex chunk_table_mutex;
+    mutable std::shared_ptr<const index::ChunkTable> chunk_table;  // built on the first filtered search or grep
 
     std::mutex searchers_mutex;
     std::vector<std::unique_ptr<search::Searcher>> idle_searchers;
@@ -63,6 +66,8 @@ struct Index::Impl {
         cached_source =
             std::make_unique<search::CachedSource>(*encoder_source, hub_ids, hub_vectors, cache_capacity);
     }
+    /// The per-node facts filters and grep read (index/chunk_table.h), built once. Thread-safe.
+    std::shared_ptr<const index::ChunkTable> chunks() const;
     std::unique_ptr<search::Searcher> acquire() {
         std::lock_guard lock(searchers_mutex);
         if (idle_searchers.empty()) return std::make_unique<search::Searcher>(context);

@@ -100,7 +100,20 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         for (const auto& w : phrase)
             if (!keyword::is_stopword(w) && w.size() <= keyword::kMaxTermBytes) required.push_back(w);
     keyword::KeywordStats ks;
-    const keyword::KeywordIndex::Scores scores = kw.score(q.terms, required, &ks);
+    keyword::KeywordIndex::Scores scores = kw.score(q.terms, required, &ks);
+    // A filter applies to both sides: keyword matches outside it are dropped before the top-k is taken (so there
+    // are still k of them when k match), and the vector side walks with it.
+    std::vector<uint8_t> allowed;
+    search::NodeFilter node_filter;
+    if (!options.filter.empty()) {
+        allowed = index::match_filter(*x.chunks(), x.context.deleted, options.filter, node_filter.count);
+        node_filter.allowed = allowed;
+        std::erase_if(scores.matches, [&](uint32_t v) {
+            const bool out = ((allowed[v >> 3] >> (v & 7)) & 1) == 0;
+            if (out) scores.score[v] = 0;
+            return out;
+        });
+    }
 
     SearchResult result;
     result.stats.keyword_terms = ks.terms;
@@ -153,7 +166,8 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         auto searcher = x.acquire();
         std::vector<search::Hit> ranked;
         try {
-            ranked = searcher->search(qv.data(), *x.cached_source, vector_options, &vs, &extras);
+            ranked = searcher->search(qv.data(), *x.cached_source, vector_options, &vs, &extras,
+                                      options.filter.empty() ? nullptr : &node_filter);
         } catch (...) {
             x.release(std::move(searcher));
             throw;

@@ -46,11 +46,70 @@ bool Searcher::is_deleted(uint32_t node) const {
     return !ctx_.deleted.empty() && (ctx_.deleted[node >> 3] >> (node & 7) & 1);
 }
 
+namespace {
+
+bool bit(std::span<const uint8_t> bits, uint32_t node) { return (bits[node >> 3] >> (node & 7)) & 1; }
+
+bool hit_order(const Hit& a, const Hit& b) {
+    return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
+}
+
+}  // namespace
+
+void Searcher::rank_exactly(std::vector<Hit>& hits, VectorSource& source, const float* query,
+                            const SearchParams& params, SearchStats& stats) {
+    if (!params.recompute || hits.empty()) return;
+    const size_t dim = ctx_.pq->dim();
+    std::vector<uint32_t> ids;
+    for (const Hit& h : hits) ids.push_back(h.node);
+    std::vector<float> vectors(ids.size() * dim);
+    const FetchCounts counts = source.fetch(ids, vectors.data());
+    stats.recomputed += counts.computed;
+    stats.lru_hits += counts.lru_hits;
+    stats.hub_hits += counts.hub_hits;
+    stats.batches += counts.batches;
+    for (size_t i = 0; i < ids.size(); ++i) hits[i].distance = orderable(distance(ctx_.metric, query, vectors.data() + i * dim, dim));
+    std::sort(hits.begin(), hits.end(), hit_order);
+}
+
+std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, const float* query,
+                                const SearchParams& params, SearchStats& stats) {
+    // PQ distance of every allowed node, the best max(rerank, top_k) kept (top_k without recomputation), then the
+    // exact re-rank: the filtered analogue of the PQ walk, without the walk's misses.
+    const size_t keep = params.recompute ? std::max(params.rerank, params.top_k) : params.top_k;
+    ctx_.pq->distance_table(query, ctx_.metric, table_.data());
+    const size_t code_size = ctx_.pq->code_size();
+    MaxHeap best;
+    for (uint32_t v = 0; v < ctx_.graph.nodes; ++v) {
+        if (!bit(filter.allowed, v) || is_deleted(v)) continue;
+        const float d = orderable(ctx_.pq->distance(table_.data(), ctx_.codes.data() + size_t(v) * code_size));
+        ++stats.pq_distances;
+        if (best.size() < keep) {
+            best.push({d, v});
+        } else if (d < best.top().distance) {
+            best.pop();
+            best.push({d, v});
+        }
+    }
+    std::vector<Hit> hits;
+    for (; !best.empty(); best.pop()) hits.push_back({best.top().node, best.top().distance});
+    std::sort(hits.begin(), hits.end(), hit_order);
+    rank_exactly(hits, source, query, params, stats);
+    if (hits.size() > params.top_k) hits.resize(params.top_k);
+    return hits;
+}
+
 std::vector<Hit> Searcher::search(const float* query, VectorSource& source, const SearchParams& params,
-                                  SearchStats* stats_out, const RerankExtras* extras) {
+                                  SearchStats* stats_out, const RerankExtras* extras, const NodeFilter* filter) {
     SearchStats stats;
     const auto& g = ctx_.graph;
     if (g.nodes == 0 || params.top_k == 0) return {};
+    if (filter != nullptr && filter->allowed.size() != (size_t(g.nodes) + 7) / 8)
+        throw Error("search: filter bitmap does not match the graph's node count");
+    if (filter != nullptr && filter->count == 0) {
+        if (stats_out) *stats_out = stats;
+        return {};
+    }
     const std::span<const uint32_t> extra_nodes = extras ? extras->nodes : std::span<const uint32_t>{};
 
     // Walk on PQ distances alone when nothing is recomputed during the walk (share 0 or recompute off).
@@ -60,6 +119,18 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     const size_t L = std::max(params.complexity ? params.complexity : (pq_walk ? 800 : 64), params.top_k);
     const size_t dim = ctx_.pq->dim();
     const size_t code_size = ctx_.pq->code_size();
+    if (filter != nullptr) {
+        const double m = double(filter->count);
+        if (filter->count <= 4 * L || m * m <= double(L) * double(g.nodes)) {
+            std::vector<Hit> hits = scan(*filter, source, query, params, stats);
+            if (stats_out) *stats_out = stats;
+            return hits;
+        }
+    }
+    // Whether a node may enter the results (deleted and filtered-out nodes are routed through, never kept).
+    auto admitted = [&](uint32_t node) {
+        return !is_deleted(node) && (filter == nullptr || bit(filter->allowed, node));
+    };
 
     if (++epoch_ == 0) {  // wrapped: clear the marks once every 2^32 searches
         std::fill(visited_.begin(), visited_.end(), 0);
@@ -112,11 +183,19 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     auto flush = [&] {
         if (pending.empty()) return;
         ids.clear();
-        for (const Candidate& c : pending) ids.push_back(c.node);
-        if (!pq_walk) exact_distances([&](size_t i) -> float& { return pending[i].distance; });
+        if (!pq_walk) {
+            // Nodes a filter leaves out are only routed through: their PQ distance orders them, no encoder work.
+            std::vector<size_t> slots;
+            for (size_t i = 0; i < pending.size(); ++i)
+                if (filter == nullptr || bit(filter->allowed, pending[i].node)) {
+                    ids.push_back(pending[i].node);
+                    slots.push_back(i);
+                }
+            if (!ids.empty()) exact_distances([&](size_t i) -> float& { return pending[slots[i]].distance; });
+        }
         for (const Candidate& c : pending) {
             exact.push(c);
-            if (is_deleted(c.node)) continue;
+            if (!admitted(c.node)) continue;
             if (results.size() < L || c.distance < worst()) {  // an infinite (NaN) distance still fills a place
                 results.push(c);
                 if (results.size() > L) results.pop();
@@ -182,7 +261,8 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
         }
         for (const Hit& h : hits) visited_[h.node] = epoch_;
         for (uint32_t v : extra_nodes)
-            if (v < g.nodes && visited_[v] != epoch_ && !is_deleted(v)) {
+            if (v < g.nodes && visited_[v] != epoch_ && !is_deleted(v) &&
+                (filter == nullptr || bit(filter->allowed, v))) {
                 visited_[v] = epoch_;
                 hits.push_back({v, 0.0f});
             }
@@ -207,6 +287,10 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
             return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
         });
     if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
+    if (filter != nullptr && hits.size() < std::min(params.top_k, filter->count)) {
+        // The walk could not reach enough allowed nodes (a part of the graph cut off from the entry point): scan.
+        hits = scan(*filter, source, query, params, stats);
+    }
     if (stats_out) *stats_out = stats;
     return hits;
 }

@@ -51,6 +51,18 @@ struct RerankExtras {
     bool keep_all = false;
 };
 
+/// The chunks a filtered search may return (leann/filter.h), as the index room computed them for one query.
+/// Filtered searches return the best top_k of these: the walk routes through every node but admits only allowed
+/// ones to the result list and goes on until it holds `complexity` of them (or the graph is exhausted); when few
+/// nodes are allowed (allowed^2 <= complexity x nodes, or allowed <= 4 x complexity: a walk would visit about
+/// complexity x nodes / allowed of them) they are scanned directly by PQ distance instead, then re-ranked exactly.
+/// If a walk still returns fewer than min(top_k, allowed) hits, the direct scan runs: never fewer than k results
+/// when k chunks match.
+struct NodeFilter {
+    std::span<const uint8_t> allowed;  // bit per node (deleted nodes already cleared)
+    size_t count = 0;                  // bits set
+};
+
 /// Holds per-search scratch (visited marks, queues, buffers); one per thread.
 class Searcher {
 public:
@@ -58,10 +70,15 @@ public:
 
     /// query: dim floats (normalised when the metric is cosine). Returns up to top_k hits, best first.
     std::vector<Hit> search(const float* query, VectorSource& source, const SearchParams& params,
-                            SearchStats* stats = nullptr, const RerankExtras* extras = nullptr);
+                            SearchStats* stats = nullptr, const RerankExtras* extras = nullptr,
+                            const NodeFilter* filter = nullptr);
 
 private:
     bool is_deleted(uint32_t node) const;
+    std::vector<Hit> scan(const NodeFilter& filter, VectorSource& source, const float* query,
+                          const SearchParams& params, SearchStats& stats);
+    void rank_exactly(std::vector<Hit>& hits, VectorSource& source, const float* query, const SearchParams& params,
+                      SearchStats& stats);
 
     const SearchContext& ctx_;
     std::vector<uint32_t> visited_;

@@ -42,7 +42,7 @@ async def main() -> None:
             await session.send_ping()
 
             tools = {t.name: t for t in (await session.list_tools()).tools}
-            check(set(tools) == {"leann_search", "leann_list", "leann_stats"}, f"tools: {sorted(tools)}")
+            check(set(tools) == {"leann_search", "leann_grep", "leann_list", "leann_stats"}, f"tools: {sorted(tools)}")
             search_schema = tools["leann_search"].input_schema
             check(set(search_schema["required"]) == {"index_name", "query"}, f"required: {search_schema}")
             check(tools["leann_search"].output_schema is not None, "leann_search has no outputSchema")
@@ -64,6 +64,21 @@ async def main() -> None:
                 check(os.path.realpath(hit["source"]).startswith(docs + os.sep), f"source outside the docs: {hit}")
                 check(isinstance(hit["line"], int) and hit["line"] >= 1, f"line: {hit}")
                 check(f"{hit['source']}:{hit['line']} (" in text, f"{hit['source']}:{hit['line']} not in {text!r}")
+
+            # A filter: only hits from the files the glob names (the docs folder holds *.txt/*.md; any glob works).
+            filtered = await session.call_tool("leann_search", {"index_name": index, "query": "quick brown fox",
+                                                                "top_k": 2, "path": [hits[0]["source"]]})
+            check(not filtered.is_error and all(h["source"] == hits[0]["source"]
+                                                for h in filtered.structured_content["results"]),
+                  f"leann_search with path: {filtered.content}")
+            bad_where = await session.call_tool("leann_search", {"index_name": index, "query": "fox",
+                                                                 "where": {"no_such_field": 1}})
+            check(bad_where.is_error and "no_such_field" in bad_where.content[0].text, f"bad where: {bad_where}")
+
+            grepped = await session.call_tool("leann_grep", {"index_name": index, "pattern": "(?i)fox"})
+            check(not grepped.is_error and grepped.structured_content["matches"] >= 1, f"leann_grep: {grepped.content}")
+            for line in grepped.structured_content["lines"]:
+                check(f"{line['path']}:{line['line']}:" in grepped.content[0].text, f"grep line {line} not in text")
 
             stats = await session.call_tool("leann_stats", {"index_name": index})
             check(not stats.is_error and stats.structured_content["chunks"] == rows[index]["chunks"],

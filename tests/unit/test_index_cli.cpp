@@ -2,6 +2,7 @@
 // search (text, --json, --queries), stats, verify (--recall), and the errors a user meets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -203,6 +204,57 @@ TEST(IndexCli, ErrorsNameTheProblem) {
     auto corrupt = run_cli("verify" + t.index + " 2>&1");
     EXPECT_EQ(corrupt.status, 1);
     EXPECT_NE(corrupt.out.find("section"), std::string::npos) << corrupt.out;
+}
+
+}  // namespace
+}  // namespace leann
+
+namespace leann {
+namespace {
+
+// Filters and grep on the command line: --where (repeatable, ANDed), --path, errors naming the field; grep's
+// path:line:text lines, --json, exit statuses.
+TEST(IndexCli, SearchFiltersAndGrep) {
+    CliIndex t;
+    {
+        std::ofstream out(t.docs);
+        for (int i = 0; i < 200; ++i)
+            out << nlohmann::json{{"id", "r" + std::to_string(i)},
+                                  {"text", "record " + std::to_string(i) + " about foxes\nsecond line " +
+                                               (i == 42 ? "Needle" : "hay")},
+                                  {"year", 1900 + i},
+                                  {"tag", i % 2 ? "odd" : "even"}}
+                       .dump()
+                << "\n";
+    }
+    ASSERT_EQ(run_cli("build" + t.index + " --docs " + t.docs + t.model + " --threads 1 2>&1").status, 0);
+    auto s = run_cli("search" + t.index + " foxes --top-k 5 --json --where 'year>=2090' --where tag=even" + t.model);
+    ASSERT_EQ(s.status, 0) << s.out;
+    const auto results = last_json_line(s.out)["results"];
+    ASSERT_EQ(results.size(), 5u) << s.out;  // 2090..2098 even: exactly five match
+    for (const auto& hit : results) {
+        EXPECT_GE(hit["metadata"]["year"].get<int>(), 2090) << hit;
+        EXPECT_EQ(hit["metadata"]["tag"], "even") << hit;
+    }
+    auto bad = run_cli("search" + t.index + " foxes --where yeer=3" + t.model + " 2>&1");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.out.find("unknown field 'yeer'"), std::string::npos) << bad.out;
+    auto malformed = run_cli("search" + t.index + " foxes --where year" + t.model + " 2>&1");
+    EXPECT_NE(malformed.out.find("expected FIELD=VALUE"), std::string::npos) << malformed.out;
+
+    auto g = run_cli("grep" + t.index + " -i needle");
+    EXPECT_EQ(g.status, 0) << g.out;
+    EXPECT_EQ(g.out, "r42:2:second line Needle\n");
+    auto gc = run_cli("grep" + t.index + " Needle -B1 --json");
+    const auto m = last_json_line(gc.out);
+    EXPECT_EQ(m["path"], "r42");
+    EXPECT_EQ(m["line"], 2);
+    EXPECT_EQ(m["before"][0]["text"], "record 42 about foxes");
+    EXPECT_EQ(m["submatches"][0]["start"], 12);
+    EXPECT_EQ(run_cli("grep" + t.index + " -F 'no such text'").status, 1);
+    EXPECT_EQ(run_cli("grep" + t.index + " '(x)\\1' 2>/dev/null").status, 2);
+    auto count = run_cli("grep" + t.index + " -c hay --where tag=odd");
+    EXPECT_EQ(std::count(count.out.begin(), count.out.end(), '\n'), 100) << count.out.substr(0, 200);
 }
 
 }  // namespace

@@ -129,10 +129,11 @@ TEST(McpProtocol, ToolsListSchemasFollowTheRevision) {
     McpSession s;
     s.initialize("2025-11-25");
     const json tools = s.request(1, "tools/list")["result"]["tools"];
-    ASSERT_EQ(tools.size(), 3u) << tools;
+    ASSERT_EQ(tools.size(), 4u) << tools;
     std::map<std::string, json> by_name;
     for (const auto& t : tools) by_name[t["name"]] = t;
-    ASSERT_TRUE(by_name.count("leann_search") && by_name.count("leann_list") && by_name.count("leann_stats"));
+    ASSERT_TRUE(by_name.count("leann_search") && by_name.count("leann_grep") && by_name.count("leann_list") &&
+                by_name.count("leann_stats"));
     const json search = by_name["leann_search"];
     EXPECT_FALSE(search["description"].get<std::string>().empty());
     const json in = search["inputSchema"];
@@ -199,7 +200,7 @@ TEST(McpProtocol, BatchesOnlyUnder20250326) {
     EXPECT_EQ(replies[0]["id"], 1);
     EXPECT_EQ(replies[0]["result"], json::object());
     EXPECT_EQ(replies[1]["id"], "two");
-    EXPECT_EQ(replies[1]["result"]["tools"].size(), 3u);
+    EXPECT_EQ(replies[1]["result"]["tools"].size(), 4u);
     EXPECT_EQ(error_code(replies[2]), -32601);
     EXPECT_EQ(error_code(replies[3]), -32600);
     EXPECT_EQ(error_code(replies[4]), -32600);
@@ -304,7 +305,7 @@ TEST(McpProtocol, ServeReadsLinesUntilEofAndCapsTheirSize) {
     EXPECT_EQ(error_code(out[1]), -32600);  // the oversized line, answered and skipped
     EXPECT_NE(out[1]["error"]["message"].get<std::string>().find("limit"), std::string::npos);
     EXPECT_EQ(out[2]["id"], 3);
-    EXPECT_EQ(out[2]["result"]["tools"].size(), 3u);
+    EXPECT_EQ(out[2]["result"]["tools"].size(), 4u);
 
     // A writer that fails (the client went away) stops the loop at once.
     std::istringstream twice(R"({"jsonrpc":"2.0","id":1,"method":"ping"})"

@@ -78,6 +78,38 @@ TEST(McpTools, SearchReturnsHitsWithSourceAndLine) {
     EXPECT_EQ(many["structuredContent"]["results"].size(), 100u) << tool_text(many).substr(0, 300);
 }
 
+TEST(McpTools, FiltersAndGrep) {
+    testing::McpSession s;
+    build_notes_index(s, "notes");
+    s.initialize("2025-11-25");
+    // 60 passages come from fox.md: a path filter returns top_k of them, however the ranking would mix the files.
+    const json r = s.call_tool("leann_search", {{"index_name", "notes"}, {"query", "lazy dog"}, {"top_k", 30},
+                                                {"path", {"*.md"}}});
+    ASSERT_FALSE(r.value("isError", false)) << r;
+    ASSERT_EQ(r["structuredContent"]["results"].size(), 30u);
+    for (const json& hit : r["structuredContent"]["results"]) EXPECT_EQ(hit["source"], "/notes/fox.md") << hit;
+    const json w = s.call_tool("leann_search", {{"index_name", "notes"}, {"query", "fox"}, {"top_k", 3},
+                                                {"where", {{"start_line", {{"$lte", 7}}}}}});
+    ASSERT_EQ(w["structuredContent"]["results"].size(), 3u) << w;  // lines 1, 4 and 7: exactly three passages
+    const json bad = s.call_tool("leann_search", {{"index_name", "notes"}, {"query", "fox"}, {"where", {{"lang", "x"}}}});
+    EXPECT_TRUE(bad.value("isError", false));
+    EXPECT_NE(tool_text(bad).find("unknown field 'lang'"), std::string::npos) << tool_text(bad);
+
+    const json g = s.call_tool("leann_grep", {{"index_name", "notes"}, {"pattern", "fence breaker"}});
+    ASSERT_FALSE(g.value("isError", false)) << g;
+    ASSERT_EQ(g["structuredContent"]["matches"], 1);
+    const json line = g["structuredContent"]["lines"][0];
+    EXPECT_EQ(line["path"], "/notes/fox.md");
+    EXPECT_EQ(line["line"], 10);  // passage 3 starts at line 1 + 3 * 3
+    EXPECT_NE(tool_text(g).find("/notes/fox.md:10:"), std::string::npos) << tool_text(g);
+    const json capped = s.call_tool("leann_grep", {{"index_name", "notes"}, {"pattern", "the"}, {"max_results", 2}});
+    EXPECT_EQ(capped["structuredContent"]["matches"], 2);
+    EXPECT_EQ(capped["structuredContent"]["truncated"], true);
+    const json refused = s.call_tool("leann_grep", {{"index_name", "notes"}, {"pattern", "(a)\\1"}});
+    EXPECT_TRUE(refused.value("isError", false));
+    EXPECT_NE(tool_text(refused).find("backreferences"), std::string::npos) << tool_text(refused);
+}
+
 TEST(McpTools, PassagesCannotCloseTheirFence) {
     testing::McpSession s;
     build_notes_index(s, "notes");

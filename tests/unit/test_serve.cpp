@@ -174,6 +174,13 @@ TEST_F(ServeApi, BadSearchRequestsGetClearErrors) {
         {R"({"index": "../x", "query": "fox"})", 400, "invalid_index_name", "../x"},
         {R"({"index": ".hidden", "query": "fox"})", 400, "invalid_index_name", ".hidden"},
         {R"({"index": "nope", "query": "fox"})", 404, "index_not_found", "nope"},
+        {R"({"index": "notes", "query": "fox", "where": [1]})", 400, "invalid_filter", "where"},
+        {R"({"index": "notes", "query": "fox", "where": {"year": {"$gtx": 1}}})", 400, "invalid_filter", "$gtx"},
+        {R"({"index": "notes", "query": "fox", "path": "src/[ab"})", 400, "invalid_filter", "src/[ab"},
+        {R"({"index": "notes", "query": "fox", "modified_after": "someday"})", 400, "invalid_filter", "modified_after"},
+        // Checked against the index: a field no chunk has, a type it does not hold.
+        {R"({"index": "notes", "query": "fox", "where": {"year": 2020}})", 400, "invalid_filter", "'year'"},
+        {R"({"index": "notes", "query": "fox", "type": "pdf"})", 400, "invalid_filter", "pdf"},
     };
     for (const Case& c : cases) {
         auto r = client().Post("/search", c.body, "application/json");
@@ -186,6 +193,28 @@ TEST_F(ServeApi, BadSearchRequestsGetClearErrors) {
     auto most = search({{"index", "notes"}, {"query", "fox"}, {"top_k", 1000}});
     ASSERT_TRUE(most);
     EXPECT_EQ(most->status, 200) << most->body;
+}
+
+TEST_F(ServeApi, FiltersReturnTopKOfTheMatchingChunks) {
+    // fox3.md's chunks only, however the ranking would mix the files; as many as asked when enough match.
+    auto r = search({{"index", "notes"}, {"query", "lazy dog"}, {"top_k", 3}, {"path", "**/fox3.md"}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json body = json::parse(r->body);
+    ASSERT_FALSE(body["results"].empty()) << r->body;
+    for (const json& hit : body["results"])
+        EXPECT_NE(hit["source"].get<std::string>().find("fox3.md"), std::string::npos) << hit;
+    auto w = search({{"index", "notes"}, {"query", "lazy dog"}, {"top_k", 5},
+                     {"where", {{"type", "markdown"}, {"start_line", {{"$gte", 1}}}}},
+                     {"exclude_path", {"*fox1*.md", "*fox2.md"}}});
+    ASSERT_TRUE(w);
+    ASSERT_EQ(w->status, 200) << w->body;
+    const json wb = json::parse(w->body);
+    EXPECT_EQ(wb["results"].size(), 5u) << w->body;
+    for (const json& hit : wb["results"]) {
+        EXPECT_EQ(hit["source"].get<std::string>().find("fox1"), std::string::npos) << hit;
+        EXPECT_EQ(hit["source"].get<std::string>().find("fox2.md"), std::string::npos) << hit;
+    }
 }
 
 TEST_F(ServeApi, UnknownRoutesAndWrongMethods) {

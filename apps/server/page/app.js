@@ -9,6 +9,7 @@ const form = document.getElementById("search-form");
 const indexSelect = document.getElementById("index");
 const modeSelect = document.getElementById("mode");
 const queryInput = document.getElementById("q");
+const pathInput = document.getElementById("path");
 const statusLine = document.getElementById("status");
 const results = document.getElementById("results");
 const tokenForm = document.getElementById("token-form");
@@ -179,6 +180,11 @@ function resultCount() {
   return k >= 1 && k <= 1000 ? k : 10;
 }
 
+// The optional path filter (a glob; the server answers a malformed one with a message naming it).
+function pathGlob() {
+  return pathInput.value.trim();
+}
+
 async function search(pushHistory) {
   const index = indexSelect.value;
   const query = queryInput.value.trim();
@@ -188,12 +194,15 @@ async function search(pushHistory) {
     url.searchParams.set("index", index);
     url.searchParams.set("q", query);
     url.searchParams.set("mode", modeSelect.value);
+    if (pathGlob()) url.searchParams.set("path", pathGlob()); else url.searchParams.delete("path");
     if (url.href !== location.href) history.pushState(null, "", url);
   }
   const serial = ++searchSerial;
   setStatus("searching…");
   try {
-    const data = await api("/search", { index, query, top_k: resultCount(), mode: modeSelect.value });
+    const body = { index, query, top_k: resultCount(), mode: modeSelect.value };
+    if (pathGlob()) body.path = pathGlob();
+    const data = await api("/search", body);
     if (serial === searchSerial) render(data);
   } catch (e) {
     if (serial !== searchSerial) return;
@@ -254,6 +263,7 @@ async function fromUrl() {
   const wanted = params.get("index");
   queryInput.value = params.get("q") || "";
   if (["vector", "keyword", "hybrid"].includes(params.get("mode"))) modeSelect.value = params.get("mode");
+  pathInput.value = params.get("path") || "";
   if (wanted) {
     if (![...indexSelect.options].some((o) => o.value === wanted)) {
       results.replaceChildren();
