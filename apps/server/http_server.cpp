@@ -362,9 +362,13 @@ void HttpServer::Impl::accept_all() {
 }
 
 // Past a connection limit the least useful connection of that scope goes: the one that has been sending its request
-// longest (a trickling client), else the longest-idle keep-alive one. Connections being answered are never cut.
+// longest (a trickling client), else the longest-idle keep-alive one. Connections being answered are never cut, nor
+// ones younger than a tenth of --read-timeout-s: an attacker reconnecting as fast as it can must not be able to
+// churn through the slots and push out a fresh honest connection before its request has even been read. With no
+// such connection, the new one is refused (503).
 bool HttpServer::Impl::make_room(const std::string& client) {
     const Limits& limits = options.api.limits;
+    const auto evictable_before = Clock::now() - seconds(limits.read_timeout_s / 10);
     for (int scope = 0; scope < 2; ++scope) {
         const bool per_client_scope = scope == 0;
         const size_t open = per_client_scope ? (per_client.count(client) ? per_client[client] : 0) : connections.size();
@@ -373,7 +377,7 @@ bool HttpServer::Impl::make_room(const std::string& client) {
         Connection* victim = nullptr;
         bool victim_reading = false;
         for (auto& [fd, c] : connections) {
-            if (c->busy || (per_client_scope && c->client != client)) continue;
+            if (c->busy || c->since > evictable_before || (per_client_scope && c->client != client)) continue;
             const bool reading = c->draining || c->parser.started() || c->served == 0;
             if (!victim || (reading && !victim_reading) || (reading == victim_reading && c->since < victim->since)) {
                 victim = c.get();
