@@ -16,7 +16,8 @@ packages=(
     libzstd-dev                        # compressed passage blocks in the index
     libgtest-dev                       # tests
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
-    libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
+    libcpp-httplib-dev libssl-dev      # HTTP client (leann ask; https with OpenSSL; the serve tests' client)
+    clang libclang-rt-14-dev           # optional: the libFuzzer build of tests/fuzz (-DLEANN_FUZZ=ON)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test
     groff perl ghostscript qpdf        # tests: make PDFs (groff -Tpdf, a Perl program), encrypt and break them (qpdf)
     chromium                           # tests: drive the search page in a real headless browser

@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh [MINUTES] [NAME...]        NAME: index, safetensors, torch, tokenizer, jsonl, http, mcp, chat
 #
 # Needs the fuzz build (tests/fuzz/README.md):
-#   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DLEANN_FUZZ=ON -DLEANN_BUILD_TESTS=OFF -DLEANN_BUILD_BENCH=OFF
+#   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DLEANN_FUZZ=ON -DLEANN_BUILD_TESTS=OFF -DLEANN_BUILD_BENCH=OFF
 #   cmake --build build-fuzz
 # Each target starts from a working copy of its committed seeds (build-fuzz/fuzz-corpus/NAME, which grows; the
 # committed corpus stays small) and writes crashes, leaks and timeouts to build-fuzz/fuzz-findings/NAME/. The last
