@@ -223,6 +223,27 @@ TEST_F(ServeLimitsTest, ConnectionsPastTheClientCapCloseTheLongestWaitingOnes) {
     EXPECT_FALSE(idle.back()->readable(std::chrono::milliseconds(0)));
 }
 
+TEST_F(ServeLimitsTest, DeeplyNestedBodiesAreRefusedBeforeParsing) {
+    ServeProcess server(*home_, {});
+    ASSERT_GT(server.port(), 0) << server.stderr_text();
+    for (const std::string& body : {std::string(500000, '['), "{\"index\": " + std::string(65, '{')}) {
+        Socket s(server.port());
+        ASSERT_TRUE(s.connected());
+        ASSERT_TRUE(s.send("POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body));
+        const std::string r = s.read(std::chrono::seconds(30));
+        EXPECT_EQ(status_of(r), 400) << r.substr(0, 300);
+        EXPECT_NE(r.find("nests deeper than 64 levels"), std::string::npos) << r.substr(0, 300);
+    }
+    // Brackets inside strings do not count.
+    Socket s(server.port());
+    ASSERT_TRUE(s.connected());
+    const std::string body = R"({"index": "notes", "query": ")" + std::string(100, '[') + R"( fox", "top_k": 1})";
+    ASSERT_TRUE(s.send("POST /search HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body));
+    EXPECT_EQ(status_of(s.read(std::chrono::seconds(60))), 200);
+}
+
 TEST_F(ServeLimitsTest, PipelinedAndHeadRequestsAreAnsweredInOrder) {
     ServeProcess server(*home_, {});
     ASSERT_GT(server.port(), 0) << server.stderr_text();
