@@ -51,6 +51,11 @@ Index Index::open(const std::filesystem::path& path) {
         x.fail(index::kInfo, "dimension " + std::to_string(info.dim) + " and " + std::to_string(info.subquantizers) +
                                  " sub-quantizers are inconsistent");
     if (info.nodes > 0 && info.entry_point >= info.nodes) x.fail(index::kInfo, "entry point out of range");
+    // Every node has a PQ code of at least one byte in the file, so a node count past the file size is a lie; it
+    // would size the per-node tables below (a fuzzed file asked for 12 GB here).
+    if (info.nodes > x.file.file_size())
+        x.fail(index::kInfo, "declares " + std::to_string(info.nodes) + " nodes, more than a file of " +
+                                 std::to_string(x.file.file_size()) + " bytes can hold");
     x.metric = Metric(info.metric);
 
     auto meta_bytes = x.file.section(index::kMeta);
