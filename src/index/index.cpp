@@ -135,7 +135,7 @@ Index Index::open(const std::filesystem::path& path) {
         if (seg.size() % 8 != 0) x.fail(index::kChunkHashes, "size is not a multiple of 8");
         const size_t before = x.chunk_hashes.size();
         x.chunk_hashes.resize(before + seg.size() / 8);
-        std::memcpy(x.chunk_hashes.data() + before, seg.data(), seg.size());
+        if (!seg.empty()) std::memcpy(x.chunk_hashes.data() + before, seg.data(), seg.size());  // no null memcpy
     }
     if (x.file.has(index::kChunkHashes) && x.chunk_hashes.size() != info.nodes)
         x.fail(index::kChunkHashes, "holds " + std::to_string(x.chunk_hashes.size()) + " hashes for " +
