@@ -17,7 +17,8 @@ packages=(
     libgtest-dev                       # tests
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
     libre2-dev                         # linear-time regular expressions (leann grep)
-    libcpp-httplib-dev libssl-dev      # HTTP server (leann serve) and client (leann ask; https with OpenSSL)
+    libcpp-httplib-dev libssl-dev      # HTTP client (leann ask; https with OpenSSL; the serve tests' client)
+    clang libclang-rt-14-dev           # optional: the libFuzzer build of tests/fuzz (-DLEANN_FUZZ=ON)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test and leann eval sets
     libpython3.11-stdlib               # bench: the Python standard library sources (code-search eval set)
     groff perl ghostscript qpdf        # tests: make PDFs (groff -Tpdf, a Perl program), encrypt and break them (qpdf)

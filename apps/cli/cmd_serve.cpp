@@ -48,7 +48,14 @@ Options:
                        0: none)
   --queue N            requests admitted at once, running or waiting; more get 503 (default: 64)
   --timeout-s S        longest a request may take before it gets 504 (default: 30)
-  --max-body-kb K      largest request body (default: 1024)
+  --max-body-kb K      largest request body, in any transfer encoding (default: 1024)
+  --max-header-kb K    largest request line + headers (default: 16)
+  --read-timeout-s S   longest a client may take to send one whole request, however it trickles;
+                       408 after (default: 10)
+  --max-connections N  open connections in all (default: 512)
+  --max-client-connections N
+                       open connections from one client address (default: 64); past either cap the
+                       connection that has been sending its request longest is closed
   -v                   log one line per request on stderr
 )";
 
@@ -113,7 +120,8 @@ std::string url_host(const std::string& host) {
 int run_serve(const std::vector<std::string>& argv) {
     Args args(
         argv,
-        {"host", "port", "token", "threads", "encoder-threads", "cache", "queue", "timeout-s", "max-body-kb", "model"},
+        {"host", "port", "token", "threads", "encoder-threads", "cache", "queue", "timeout-s", "max-body-kb", "model",
+         "max-header-kb", "read-timeout-s", "max-connections", "max-client-connections"},
         {"help", "h", "preload", "watch"});
     if (args.has("help") || args.has("h")) {
         std::fputs(serve_usage, stdout);
@@ -135,6 +143,12 @@ int run_serve(const std::vector<std::string>& argv) {
     const size_t body_kb = args.get_size("max-body-kb", 1024);
     if (body_kb > (size_t(1) << 22)) throw Error("--max-body-kb must be at most 4194304 (4 GiB)");
     options.api.limits.max_body_bytes = body_kb * 1024;
+    const size_t header_kb = args.get_size("max-header-kb", 16);
+    if (header_kb == 0 || header_kb > 1024) throw Error("--max-header-kb must be between 1 and 1024");
+    options.api.limits.max_header_bytes = header_kb * 1024;
+    options.api.limits.read_timeout_s = args.get_double("read-timeout-s", 10);
+    options.api.limits.max_connections = args.get_size("max-connections", 512);
+    options.api.limits.max_client_connections = args.get_size("max-client-connections", 64);
     options.log_requests = log_level() <= LogLevel::info;
     server::check_serve_options(options);  // before loading anything: a refused --host fails fast
 

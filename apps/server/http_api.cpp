@@ -38,14 +38,22 @@ std::string_view status_code_name(int status) {
             return "unsupported_media_type";
         case 416:
             return "range_not_satisfiable";
+        case 417:
+            return "expectation_failed";
         case 429:
             return "too_many_requests";
+        case 431:
+            return "headers_too_large";
         case 500:
             return "internal_error";
+        case 501:
+            return "not_implemented";
         case 503:
             return "overloaded";
         case 504:
             return "timeout";
+        case 505:
+            return "http_version_not_supported";
         default:
             return status >= 500 ? "server_error" : "client_error";
     }

@@ -21,7 +21,11 @@
 namespace leann::server {
 
 struct Limits {
-    size_t max_body_bytes = 1 << 20;  // request bodies (413 above)
+    size_t max_body_bytes = 1 << 20;  // request bodies, in any transfer encoding (413 above)
+    size_t max_header_bytes = 16 << 10;  // request line + headers (431 above)
+    double read_timeout_s = 10;          // to receive one whole request, head and body, however it trickles (408)
+    size_t max_connections = 512;        // open connections in all (the least useful one is closed past it)
+    size_t max_client_connections = 64;  // open connections from one client address (likewise)
     double timeout_s = 30;            // per work request, from admission to answer (504 after)
     size_t queue = 64;                // work requests admitted at once: running + waiting for a worker (503 above)
     size_t workers = 4;               // work requests running at once

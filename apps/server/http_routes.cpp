@@ -104,14 +104,15 @@ ApiResponse Api::handle(const ApiRequest& request) {
     }
 }
 
-ApiResponse Api::route(const ApiRequest& req) {
+std::optional<ApiResponse> Api::admit(const ApiRequest& req) const {
     // A page on another site must not drive the user's browser against us; without a token, a Host that is not
     // loopback means a DNS-rebinding page (its name resolved to 127.0.0.1) and is refused too.
     if (!req.origin.empty() && !origin_matches_host(req.origin, req.host))
-        throw HttpError(403, "forbidden_origin", "cross-origin requests are not accepted (Origin " + req.origin + ")");
+        return error_response(403, "forbidden_origin",
+                              "cross-origin requests are not accepted (Origin " + req.origin + ")");
     if (config_.token.empty() && !is_loopback_host_header(req.host))
-        throw HttpError(403, "forbidden_host",
-                        "Host '" + req.host + "' is not a loopback name; set --token to serve other names");
+        return error_response(403, "forbidden_host",
+                              "Host '" + req.host + "' is not a loopback name; set --token to serve other names");
 
     const Route route = match(req.path);
     const bool public_route = route == Route::page || route == Route::health;
@@ -122,6 +123,12 @@ ApiResponse Api::route(const ApiRequest& req) {
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         return r;
     }
+    return std::nullopt;
+}
+
+ApiResponse Api::route(const ApiRequest& req) {
+    if (auto refused = admit(req)) return std::move(*refused);
+    const Route route = match(req.path);
     if (route == Route::none)
         throw HttpError(404, "not_found",
                         "no route " + req.method + " " + req.path + " (see GET /health, /indexes, POST /search)");
@@ -246,6 +253,10 @@ ApiResponse Api::health() {
                                  {"timed_out", work.timed_out}}},
                                {"limits",
                                 {{"max_body_bytes", config_.limits.max_body_bytes},
+                                 {"max_header_bytes", config_.limits.max_header_bytes},
+                                 {"read_timeout_s", config_.limits.read_timeout_s},
+                                 {"max_connections", config_.limits.max_connections},
+                                 {"max_client_connections", config_.limits.max_client_connections},
                                  {"timeout_s", config_.limits.timeout_s},
                                  {"max_top_k", ParamLimits::max_top_k},
                                  {"max_complexity", ParamLimits::max_complexity}}},

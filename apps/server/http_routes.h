@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "http_api.h"
@@ -37,6 +38,10 @@ public:
 
     /// Answers one request. Never throws: every failure becomes an error response.
     ApiResponse handle(const ApiRequest& request);
+    /// The checks that need no body (Origin, Host, bearer token): the refusal to answer, or nothing when the
+    /// request may go on. The server calls it on the head alone, so an unauthenticated body is never read;
+    /// handle() applies it again.
+    std::optional<ApiResponse> admit(const ApiRequest& head) const;
 
 private:
     ApiResponse route(const ApiRequest& request);

@@ -232,7 +232,8 @@ std::string json_text(const json& value) {
 }
 
 void check_argument_names(const json& args, std::initializer_list<const char*> allowed) {
-    for (const auto& [key, value] : args.items()) {
+    for (const auto& item : args.items()) {
+        const std::string& key = item.key();  // a named reference: clang 14 cannot capture a structured binding
         if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) != allowed.end())
             continue;
         std::string names;

@@ -77,6 +77,11 @@ Index Index::open(const std::filesystem::path& path) {
     if (info.hubs > info.nodes)
         x.fail(index::kInfo, "hub count " + std::to_string(info.hubs) + " exceeds the node count " +
                                  std::to_string(info.nodes));
+    // Every node has a PQ code of at least one byte in the file, so a node count past the file size is a lie; it
+    // would size the per-node tables below (a fuzzed file asked for 12 GB here).
+    if (info.nodes > x.file.file_size())
+        x.fail(index::kInfo, "declares " + std::to_string(info.nodes) + " nodes, more than a file of " +
+                                 std::to_string(x.file.file_size()) + " bytes can hold");
     x.metric = Metric(info.metric);
 
     auto meta_bytes = x.file.section(index::kMeta);
@@ -177,7 +182,7 @@ Index Index::open(const std::filesystem::path& path) {
         if (seg.size() % 8 != 0) x.fail(index::kChunkHashes, "size is not a multiple of 8");
         const size_t before = x.chunk_hashes.size();
         x.chunk_hashes.resize(before + seg.size() / 8);
-        std::memcpy(x.chunk_hashes.data() + before, seg.data(), seg.size());
+        if (!seg.empty()) std::memcpy(x.chunk_hashes.data() + before, seg.data(), seg.size());  // no null memcpy
     }
     if (x.file.has(index::kChunkHashes) && x.chunk_hashes.size() != info.nodes)
         x.fail(index::kChunkHashes, "holds " + std::to_string(x.chunk_hashes.size()) + " hashes for " +

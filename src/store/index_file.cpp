@@ -1,6 +1,7 @@
 #include "store/index_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@
 #include <xxhash.h>
 
 #include "util/check.h"
-#include "util/mapped_file.h"
+#include "util/fault_guard.h"
 
 // Every multi-byte field is written and read as little-endian by copying host integers; big-endian hosts would need
 // byte swapping everywhere and are not supported yet.
@@ -343,6 +344,63 @@ void IndexFileWriter::commit() {
 
 namespace {
 
+// An open index file as a reader holds it: an anonymous mapping the size of the file into which open() reads
+// (pread) the header, the table and the sections it checks, plus, for the lazy sections, a read-only shared mapping
+// of the file itself. Untouched pages of the anonymous mapping cost no memory.
+class Snapshot {
+public:
+    explicit Snapshot(const std::filesystem::path& path) : path_(path) {
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) throw Error(path.string() + ": cannot open: " + errno_text(errno));
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) throw Error(path.string() + ": cannot stat: " + errno_text(errno));
+        if (!S_ISREG(st.st_mode)) throw Error(path.string() + ": not a regular file");
+        size_ = static_cast<uint64_t>(st.st_size);
+        if (size_ > 0) {
+            void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (p == MAP_FAILED) throw Error(path.string() + ": cannot map: " + errno_text(errno));
+            memory_ = static_cast<std::byte*>(p);
+        }
+    }
+    ~Snapshot() {
+        if (memory_) ::munmap(memory_, size_);
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+
+    const std::byte* data() const { return memory_; }
+    uint64_t size() const { return size_; }
+
+    /// Reads [offset, offset + bytes) of the file into the snapshot (the caller checked the range is in the file).
+    void load(uint64_t offset, uint64_t bytes) {
+        while (bytes > 0) {
+            const ssize_t n = ::pread(fd_, memory_ + offset, size_t(std::min<uint64_t>(bytes, 1 << 30)), off_t(offset));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw Error(path_.string() + ": read error: " + errno_text(errno));
+            if (n == 0) throw FormatError(path_.string() + ": " + kChangedUnderUs);
+            offset += uint64_t(n);
+            bytes -= uint64_t(n);
+        }
+    }
+    /// Maps the whole file read-only (for the lazy sections); the descriptor is closed after.
+    const std::byte* map_file() {
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+        if (p == MAP_FAILED) throw Error(path_.string() + ": cannot map: " + errno_text(errno));
+        file_ = std::shared_ptr<void>(p, [size = size_](void* q) { ::munmap(q, size); });
+        ::close(fd_);
+        fd_ = -1;
+        return static_cast<const std::byte*>(p);
+    }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+    std::byte* memory_ = nullptr;
+    std::shared_ptr<void> file_;
+};
+
 class Validator {
 public:
     explicit Validator(const std::filesystem::path& path) : path_(path.string()) {}
@@ -360,9 +418,14 @@ private:
 IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uint32_t> lazy_tags,
                           bool check_sections) {
     Validator v(path);
-    auto mapped = std::make_shared<const MappedFile>(path);
-    const std::byte* data = mapped->bytes().data();
-    const uint64_t size = mapped->size();
+    // Everything open() checks, and every section but the lazy ones, is read into private memory (docs/
+    // architecture.md, "Files changed under a reader"): a program rewriting or truncating the file in place later
+    // cannot change or remove bytes that were checked. Lazy sections stay file-backed (memory-mapped) and are read
+    // only through fault-guarded copies (PassageStore::read_block, verify()).
+    auto storage = std::make_shared<Snapshot>(path);
+    const std::byte* data = storage->data();
+    const uint64_t size = storage->size();
+    storage->load(0, std::min<uint64_t>(size, kHeaderAreaBytes));
 
     // Magic first (over as many bytes as there are), so a short foreign file is called foreign, not truncated.
     if (size > 0 && std::memcmp(data, kMagic, std::min<uint64_t>(size, sizeof(kMagic))) != 0)
@@ -439,6 +502,7 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
         table_size != declared_size - table_offset)
         v.fail("section table (offset " + std::to_string(table_offset) + ", " + std::to_string(table_size) +
                " bytes) does not end the file (" + std::to_string(declared_size) + " bytes) or is misaligned");
+    storage->load(table_offset, table_size);
     if (xxh3({data + table_offset, table_size}) != load<uint64_t>(header + kOffTableChecksum))
         v.fail("section table checksum mismatch (file is corrupt)");
 
@@ -466,10 +530,15 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
             v.fail(by_offset[i].tag, "overlaps section " + tag_name(by_offset[i - 1].tag));
 
     for (const auto& s : f.sections_) {
-        if (!check_sections) break;
-        if (std::find(lazy_tags.begin(), lazy_tags.end(), s.tag) != lazy_tags.end()) continue;
-        if (xxh3({data + s.offset, s.size}) != s.checksum) v.fail(s.tag, "checksum mismatch (file is corrupt)");
+        if (std::find(lazy_tags.begin(), lazy_tags.end(), s.tag) != lazy_tags.end()) {
+            f.lazy_tags_.push_back(s.tag);
+            continue;
+        }
+        storage->load(s.offset, s.size);
+        if (check_sections && xxh3({data + s.offset, s.size}) != s.checksum)
+            v.fail(s.tag, "checksum mismatch (file is corrupt)");
     }
+    if (!f.lazy_tags_.empty()) f.lazy_data_ = storage->map_file();
 
     f.path_ = path;
     f.version_ = file_version;
@@ -478,12 +547,16 @@ IndexFile IndexFile::open(const std::filesystem::path& path, std::span<const uin
     f.data_ = data;
     f.size_ = size;
     f.committed_ = declared_size;
-    f.map_ = std::move(mapped);
+    f.map_ = std::move(storage);
     return f;
 }
 
 bool IndexFile::has(uint32_t tag) const {
     return std::any_of(sections_.begin(), sections_.end(), [&](const auto& s) { return s.tag == tag; });
+}
+
+const std::byte* IndexFile::base_of(uint32_t tag) const {
+    return std::find(lazy_tags_.begin(), lazy_tags_.end(), tag) != lazy_tags_.end() ? lazy_data_ : data_;
 }
 
 std::span<const std::byte> IndexFile::section(uint32_t tag) const {
@@ -494,21 +567,33 @@ std::span<const std::byte> IndexFile::section(uint32_t tag) const {
         found = &s;
     }
     if (!found) throw FormatError(path_.string() + ": section " + tag_name(tag) + " is missing");
-    return {data_ + found->offset, found->size};
+    return {base_of(tag) + found->offset, found->size};
 }
 
 std::vector<std::span<const std::byte>> IndexFile::segments(uint32_t tag) const {
     std::vector<std::span<const std::byte>> out;
     for (const auto& s : sections_)
-        if (s.tag == tag) out.push_back({data_ + s.offset, s.size});
+        if (s.tag == tag) out.push_back({base_of(tag) + s.offset, s.size});
     return out;
 }
 
 void IndexFile::verify() const {
-    for (const auto& s : sections_)
-        if (xxh3({data_ + s.offset, s.size}) != s.checksum)
+    struct Hash {
+        const std::byte* data;
+        uint64_t size, result;
+    };
+    for (const auto& s : sections_) {
+        // Lazy sections are still file-backed: hashing them must survive the file shrinking under us.
+        Hash h{base_of(s.tag) + s.offset, s.size, 0};
+        if (!run_fault_guarded([](void* p) {
+                auto* h = static_cast<Hash*>(p);
+                h->result = XXH3_64bits(h->data, h->size);
+            }, &h))
+            throw FormatError(path_.string() + ": section " + tag_name(s.tag) + ": " + kChangedUnderUs);
+        if (h.result != s.checksum)
             throw FormatError(path_.string() + ": section " + tag_name(s.tag) +
                               ": checksum mismatch (file is corrupt)");
+    }
 }
 
 uint64_t IndexFile::file_size() const {

@@ -3,8 +3,8 @@
 // A whole file is written to "<path>.tmp-<pid>" and renamed over <path> only after fsync, so a crash never leaves a
 // half file under the real name. A later generation is appended in place: new sections and a new table after the
 // committed end, fsync, then the header slot not in use (fsync again); until that slot is written, readers and a
-// crash see the previous generation, whose bytes are never touched. Reading memory-maps the file and checks header,
-// table and bounds before anything is used; errors are leann::FormatError naming the file and the section.
+// crash see the previous generation, whose bytes are never touched. Reading copies header, table and the checked
+// sections into private memory (lazy sections stay memory-mapped) and checks them before anything is used; errors are leann::FormatError naming the file and the section.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +31,10 @@ constexpr uint32_t fourcc(const char (&s)[5]) {
 std::string tag_name(uint32_t tag);  // "GRPH", or hex when not printable
 
 constexpr uint32_t kFormatVersion = 3;  // 3: the keyword index (KWIX); a version-2 slot may precede a version-3 one
+/// The error a reader gives when file-backed bytes vanished under it (an in-place writer truncated the file).
+inline constexpr const char* kChangedUnderUs =
+    "the file shrank while open (rewritten in place by another program?); open the index again";
+
 constexpr uint32_t kOldestFormatVersion = 1;  // version 1 files still open (one header, no generations)
 
 struct SectionInfo {
@@ -126,8 +130,12 @@ private:
     void check_array(uint32_t tag, size_t bytes, size_t item, std::optional<size_t> expected) const;
 
     std::filesystem::path path_;
-    std::shared_ptr<const void> map_;  // keeps the mapping alive; copies share it
-    const std::byte* data_ = nullptr;
+    const std::byte* base_of(uint32_t tag) const;
+
+    std::shared_ptr<const void> map_;  // keeps the snapshot and the file mapping alive; copies share them
+    const std::byte* data_ = nullptr;  // the snapshot: header, table and every section not lazy, at file offsets
+    const std::byte* lazy_data_ = nullptr;  // the file mapped read-only, for the lazy sections
+    std::vector<uint32_t> lazy_tags_;       // lazy tags present in the file
     uint64_t size_ = 0;
     uint64_t committed_ = 0;
     uint32_t version_ = 0;

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "util/check.h"
+#include "util/fault_guard.h"
 
 // Blocks are read in place from the mapped PSGI section as host structs.
 static_assert(std::endian::native == std::endian::little, "the index format is little-endian");
@@ -291,7 +292,16 @@ std::string PassageStore::read_block(size_t b) const {
         throw FormatError(path_ + ": section PSGD: block " + std::to_string(b) + ": " + what + " (file is corrupt)");
     };
     const size_t seg = segment_of(blocks_[b].offset);
-    const auto frame = segments_[seg].subspan(blocks_[b].offset - segment_starts_[seg], blocks_[b].size);
+    const auto mapped = segments_[seg].subspan(blocks_[b].offset - segment_starts_[seg], blocks_[b].size);
+    // PSGD is read straight from the file (it is not part of open()'s private snapshot): copy the frame out under
+    // a SIGBUS guard, so a file truncated under us is an error here, and check the copy (a rewritten file fails
+    // the frame's checksum instead of changing under the decoder).
+    if (mapped.size() > ZSTD_COMPRESSBOUND(kMaxBlockBytes))
+        corrupt("frame of " + std::to_string(mapped.size()) + " bytes, more than a block can compress to");
+    std::vector<std::byte> copy(mapped.size());
+    if (!copy_fault_guarded(copy.data(), mapped.data(), mapped.size()))
+        throw FormatError(path_ + ": section PSGD: block " + std::to_string(b) + ": " + kChangedUnderUs);
+    const std::span<const std::byte> frame(copy);
     // RFC 8878: magic 0xFD2FB528, then the frame header descriptor whose bit 2 is the content checksum flag.
     if (frame.size() < 6 || load_u32(reinterpret_cast<const char*>(frame.data())) != ZSTD_MAGICNUMBER ||
         (std::to_integer<unsigned>(frame[4]) & 0x04u) == 0)
