@@ -34,6 +34,8 @@ Options:
   --queries FILE         lines "id<TAB>text" or plain lines (id = line number)
   --model PATH           use this model folder (must be the model the index was built with)
   --threads N            encoder threads (default: all cores)
+  --precision P          encoder arithmetic: auto (default: the index's build precision where this CPU
+                         runs it, else fp32), fp32, bf16, int8
 )";
 
 /// Ranked hits: "1. [score] path:line" and a snippet. On a terminal the query's terms are highlighted.
@@ -58,7 +60,7 @@ void print_text(const SearchResult& r, std::string_view query) {
 
 int run_search(const std::vector<std::string>& argv) {
     Args args(argv, {"index", "top-k", "complexity", "rerank", "recompute-share", "batch-size", "queries", "model",
-               "threads"},
+               "threads", "precision"},
               {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
