@@ -14,7 +14,8 @@
 # Raw JSON lines go to bench/results/precision-*.jsonl; the tables are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-leann=${LEANN:-build/bin/leann}
+bin=${BIN_DIR:-build/bin}  # where leann and precision_bench are
+leann=$bin/leann
 precisions=${PRECISIONS:-fp32 bf16 int8}
 rounds=${ROUNDS:-3}
 count=${COUNT:-20000}
@@ -46,7 +47,7 @@ PY
     done
 done
 
-build/bin/precision_bench --passages bench/data/wordnet/passages.jsonl --queries bench/data/wordnet/queries.tsv \
+"$bin/precision_bench" --passages bench/data/wordnet/passages.jsonl --queries bench/data/wordnet/queries.tsv \
     --qrels bench/data/wordnet/queries_source.tsv --count "$count" --precision "$(echo $precisions | tr ' ' ,)" |
     sed 's/^{/{"kind": "quality", /' | tee -a "$out"
 

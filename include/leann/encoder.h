@@ -40,7 +40,9 @@ struct EncoderCounters {
 /// - bf16: weights converted once to bfloat16, activations rounded to bfloat16 per GEMM, float32 accumulation
 ///   (oneDNN). Needs native bf16 dot products: AVX512-BF16 or AMX.
 /// - int8: weights quantised once per output channel, activations quantised per row at run time (symmetric,
-///   int8 x int8 -> int32, oneDNN). Runs on AVX2 and up; fastest with AVX-512 VNNI, AVX-VNNI or AMX.
+///   int8 x int8 -> int32, oneDNN) in the attention output and FFN input layers; Q/K/V and the FFN output,
+///   which int8 hurts most, run in bf16 (fp32 without native bf16). Runs on AVX2 and up; fastest with AVX-512
+///   VNNI, AVX-VNNI or AMX. Cosine to fp32 >= 0.99; bf16 >= 0.999.
 /// - automatic: the measured default for this CPU (bench/README.md, "Encoder precision"), see
 ///   default_precision().
 enum class Precision { automatic, fp32, bf16, int8 };

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -61,7 +62,7 @@ private:
     void pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const;
 
     struct PackedLayer {
-        lowp::LinearLayer qkv, out, ffn_in, ffn_out;
+        std::optional<lowp::LinearLayer> qkv, out, ffn_in, ffn_out;  // absent: float32 (OpenBLAS)
     };
 
     ModelInfo info_;

@@ -147,7 +147,8 @@ struct LinearLayer::Impl {
         const auto m = static_cast<dnnl::memory::dim>(rows), kk = static_cast<dnnl::memory::dim>(k),
                    nn = static_cast<dnnl::memory::dim>(piece.c1 - piece.c0);
         dnnl::memory::desc source({m, kk}, source_type(), dims{kk, 1});
-        dnnl::memory::desc dest({m, nn}, dt::f32, dims{nn, 1});
+        // Output rows are the layer's full rows (n floats apart), of which this piece writes its columns.
+        dnnl::memory::desc dest({m, nn}, dt::f32, dims{static_cast<dnnl::memory::dim>(n), 1});
         dnnl::primitive_attr attr;
         attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         if (precision == Precision::int8) attr.set_output_scales(2, {DNNL_RUNTIME_F32_VAL});
@@ -164,15 +165,15 @@ struct LinearLayer::Impl {
         return it->second;
     }
 
-    // dest has row stride ld floats (the layer's output, or the workspace's tail buffer).
-    void run(const Primitive& p, const Piece& piece, size_t rows, const void* source, float* dest, size_t ld,
+    // dest: the piece's first column in rows n floats apart (the layer's output, or the workspace's tail buffer).
+    void run(const Primitive& p, const Piece& piece, size_t rows, const void* source, float* dest,
              Workspace::Impl& ws) const {
         const auto m = static_cast<dnnl::memory::dim>(rows), kk = static_cast<dnnl::memory::dim>(k),
                    nn = static_cast<dnnl::memory::dim>(piece.c1 - piece.c0);
         if (ws.scratchpad.size() < p.scratchpad_bytes) ws.scratchpad.resize(p.scratchpad_bytes);
         const auto& engine = cpu_engine();
         dnnl::memory src({{m, kk}, source_type(), dims{kk, 1}}, engine, const_cast<void*>(source));
-        dnnl::memory dst({{m, nn}, dt::f32, dims{static_cast<dnnl::memory::dim>(ld), 1}}, engine, dest);
+        dnnl::memory dst({{m, nn}, dt::f32, dims{static_cast<dnnl::memory::dim>(n), 1}}, engine, dest);
         dnnl::memory pad({{static_cast<dnnl::memory::dim>(p.scratchpad_bytes)}, dt::u8, dims{1}}, engine,
                          ws.scratchpad.data());
         std::unordered_map<int, dnnl::memory> args{
@@ -248,6 +249,7 @@ void LinearLayer::forward(const float* x, size_t rows, const float* bias, float*
     const Impl& im = *impl_;
     Workspace::Impl& ws = *workspace.impl_;
     const size_t k = im.k;
+    if (ldy != im.n) throw Error("LinearLayer::forward: output rows must be n floats apart");
     try {
         for (size_t r0 = 0; r0 < rows; r0 += tile_rows) {
             const size_t r = std::min(tile_rows, rows - r0);
@@ -269,13 +271,13 @@ void LinearLayer::forward(const float* x, size_t rows, const float* bias, float*
                 const Impl::Primitive& prim = im.primitive(m, piece);
                 float* out = y + r0 * ldy + piece.c0;
                 if (m == r) {
-                    im.run(prim, piece, m, ws.source.data(), out, ldy, ws);
+                    im.run(prim, piece, m, ws.source.data(), out, ws);
                     kernels::scale_rows_add_bias(out, r, cols, ldy, row_scale, bias + piece.c0);
                 } else {
-                    if (ws.tail.size() < m * cols) ws.tail.resize(m * cols);
-                    im.run(prim, piece, m, ws.source.data(), ws.tail.data(), cols, ws);
+                    if (ws.tail.size() < m * im.n) ws.tail.resize(m * im.n);
+                    im.run(prim, piece, m, ws.source.data(), ws.tail.data() + piece.c0, ws);
                     for (size_t i = 0; i < r; ++i)
-                        std::memcpy(out + i * ldy, ws.tail.data() + i * cols, cols * sizeof(float));
+                        std::memcpy(out + i * ldy, ws.tail.data() + i * im.n + piece.c0, cols * sizeof(float));
                     kernels::scale_rows_add_bias(out, r, cols, ldy, row_scale, bias + piece.c0);
                 }
             }

@@ -48,7 +48,7 @@ public:
     std::pair<size_t, size_t> piece_columns(size_t piece) const;
 
     /// y[r][c] = x[r] . W[c] + bias[c] for rows [0, rows) of x (row stride k floats) and the columns of pieces
-    /// [piece_begin, piece_end); y has row stride ldy floats.
+    /// [piece_begin, piece_end); y has row stride ldy, which must be n floats.
     void forward(const float* x, size_t rows, const float* bias, float* y, size_t ldy, size_t piece_begin,
                  size_t piece_end, Workspace& workspace) const;
 

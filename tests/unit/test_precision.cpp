@@ -5,9 +5,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <random>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "embed/kernels.h"
+#include "embed/lowp_linear.h"
 #include "leann/encoder.h"
 #include "leann/error.h"
 #include "test_support.h"
@@ -184,6 +187,50 @@ TEST(PrecisionKernels, ScaleRowsAddBias) {
     kernels::scale_rows_add_bias(y, 1, 2, 3, nullptr, bias);
     EXPECT_FLOAT_EQ(y[0], 22);
     EXPECT_FLOAT_EQ(y[1], 44);
+}
+
+}  // namespace
+}  // namespace leann
+
+namespace leann {
+namespace {
+
+// One LinearLayer against a double-precision reference: every piece count, row counts that hit full tiles,
+// padded tails and the few-rows buckets, run from one thread and from two at once (disjoint rows).
+TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
+    for (Precision p : {Precision::bf16, Precision::int8}) {
+        if (!precision_supported(p)) continue;
+        const size_t n = 80, k = 48;
+        std::mt19937 rng(7);
+        std::normal_distribution<float> normal;
+        std::vector<float> w(n * k), bias(n);
+        for (float& v : w) v = normal(rng) * 0.1f;
+        for (float& v : bias) v = normal(rng);
+        for (size_t pieces : {1, 2, 3}) {
+            lowp::LinearLayer layer(p, w.data(), n, k, pieces);
+            for (size_t rows : {1, 9, 40, 256, 300, 600}) {
+                std::vector<float> x(rows * k), y(rows * n, -99.0f);
+                for (float& v : x) v = normal(rng);
+                std::vector<lowp::Workspace> ws(2);
+                const size_t half = rows / 2;
+                std::thread other([&] {
+                    layer.forward(x.data() + half * k, rows - half, bias.data(), y.data() + half * n, n, 0,
+                                  layer.pieces(), ws[1]);
+                });
+                if (half > 0) layer.forward(x.data(), half, bias.data(), y.data(), n, 0, layer.pieces(), ws[0]);
+                other.join();
+                double worst = 0;
+                for (size_t r = 0; r < rows; ++r)
+                    for (size_t c = 0; c < n; ++c) {
+                        double ref = bias[c];
+                        for (size_t i = 0; i < k; ++i) ref += double(x[r * k + i]) * w[c * k + i];
+                        worst = std::max(worst, std::abs(ref - y[r * n + c]));
+                    }
+                EXPECT_LT(worst, p == Precision::bf16 ? 0.05 : 0.08)
+                    << precision_name(p) << " pieces " << pieces << " rows " << rows;
+            }
+        }
+    }
 }
 
 }  // namespace
