@@ -270,18 +270,21 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
     for (size_t l = 0; l < weights_.layers.size(); ++l) {
         const BertLayerWeights& layer = weights_.layers[l];
         const PackedLayer* packed = packed_.empty() ? nullptr : &packed_[l];
-        linear(hidden_.data(), tokens, h, layer.qkv_w, packed && packed->qkv ? &*packed->qkv : nullptr, layer.qkv_b, 3 * h,
+        auto low = [&](const std::optional<lowp::LinearLayer> PackedLayer::*m) -> const lowp::LinearLayer* {
+            return packed != nullptr && (packed->*m) ? &*(packed->*m) : nullptr;
+        };
+        linear(hidden_.data(), tokens, h, layer.qkv_w, low(&PackedLayer::qkv), layer.qkv_b, 3 * h,
                qkv_.data(), nullptr);
         attention(offsets, qkv_.data(), ctx_.data());
-        linear(ctx_.data(), tokens, h, layer.out_w, packed && packed->out ? &*packed->out : nullptr, layer.out_b, h, proj_.data(),
+        linear(ctx_.data(), tokens, h, layer.out_w, low(&PackedLayer::out), layer.out_b, h, proj_.data(),
                [&](size_t b, size_t e) {
                    kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln1_g.data(),
                                            layer.ln1_b.data(), e - b, h, eps);
                });
-        linear(hidden_.data(), tokens, h, layer.ffn_in_w, packed && packed->ffn_in ? &*packed->ffn_in : nullptr, layer.ffn_in_b, inter,
+        linear(hidden_.data(), tokens, h, layer.ffn_in_w, low(&PackedLayer::ffn_in), layer.ffn_in_b, inter,
                inter_.data(),
                [&](size_t b, size_t e) { kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu); });
-        linear(inter_.data(), tokens, inter, layer.ffn_out_w, packed && packed->ffn_out ? &*packed->ffn_out : nullptr, layer.ffn_out_b, h,
+        linear(inter_.data(), tokens, inter, layer.ffn_out_w, low(&PackedLayer::ffn_out), layer.ffn_out_b, h,
                proj_.data(), [&](size_t b, size_t e) {
             kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln2_g.data(),
                                     layer.ln2_b.data(), e - b, h, eps);

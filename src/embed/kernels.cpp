@@ -170,7 +170,8 @@ void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* 
         const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         int8_t* o = out + r * cols;
 #pragma omp simd
-        for (size_t c = 0; c < cols; ++c) o[c] = static_cast<int8_t>(clamp(std::nearbyint(row[c] * inv), -127.0f, 127.0f));
+        for (size_t c = 0; c < cols; ++c)
+            o[c] = static_cast<int8_t>(clamp(std::nearbyint(row[c] * inv), -127.0f, 127.0f));
     }
 }
 

@@ -5,9 +5,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-#include <nlohmann/json.hpp>
 
 #include "embed/kernels.h"
 #include "embed/lowp_linear.h"
