@@ -3,7 +3,9 @@
 // bench/run_encoder_bench.sh can put both side by side. Not a test: nothing here asserts a time.
 //
 //   encoder_bench --chunks bench/data/chunks256.jsonl --queries bench/data/queries.jsonl [--model NAME]
-//                 [--threads 1,2] [--batch-size 16] [--repeat 3] [--count 128]
+//                 [--threads 1,2] [--precision fp32,bf16,int8] [--batch-size 16] [--repeat 3] [--count 128]
+// --precision takes a list: each thread count runs every precision in turn (same process, alternating, so that
+// the machine's load drifts over all of them alike); a precision the CPU cannot run is reported and skipped.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,6 +46,7 @@ double percentile(std::vector<double> v, double p) {
 
 void emit(size_t threads, const char* metric, double value, const nlohmann::json& extra) {
     nlohmann::json j = {{"impl", "leann"}, {"threads", threads}, {"metric", metric}, {"value", value}};
+    if (extra.contains("precision")) j["impl"] = "leann-" + extra["precision"].get<std::string>();
     j.update(extra);
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);
@@ -52,18 +55,29 @@ void emit(size_t threads, const char* metric, double value, const nlohmann::json
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string model = std::string(leann::default_model_name), chunks_file, queries_file, thread_list = "1,2";
+    std::string model = std::string(leann::default_model_name), chunks_file, queries_file, thread_list = "1,2",
+                precision_list = "fp32";
     size_t batch = 16, repeat = 3, count = 128, query_calls = 100;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
-        if (k == "--model") model = v;
-        else if (k == "--chunks") chunks_file = v;
-        else if (k == "--queries") queries_file = v;
-        else if (k == "--threads") thread_list = v;
-        else if (k == "--batch-size") batch = std::stoul(v);
-        else if (k == "--repeat") repeat = std::stoul(v);
-        else if (k == "--count") count = std::stoul(v);
-        else if (k == "--query-calls") query_calls = std::stoul(v);
+        if (k == "--model")
+            model = v;
+        else if (k == "--chunks")
+            chunks_file = v;
+        else if (k == "--queries")
+            queries_file = v;
+        else if (k == "--threads")
+            thread_list = v;
+        else if (k == "--batch-size")
+            batch = std::stoul(v);
+        else if (k == "--precision")
+            precision_list = v;
+        else if (k == "--repeat")
+            repeat = std::stoul(v);
+        else if (k == "--count")
+            count = std::stoul(v);
+        else if (k == "--query-calls")
+            query_calls = std::stoul(v);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -74,37 +88,54 @@ int main(int argc, char** argv) {
         auto queries = read_texts(queries_file);
         if (chunks.size() > count) chunks.resize(count);
         std::stringstream list(thread_list);
+        std::vector<leann::Precision> precisions;
+        std::stringstream plist(precision_list);
+        for (std::string item; std::getline(plist, item, ',');) precisions.push_back(leann::parse_precision(item));
         for (std::string item; std::getline(list, item, ',');) {
             const size_t threads = std::stoul(item);
-            auto encoder = leann::Encoder::load(leann::resolve_model(model), {threads, batch});
-            std::vector<float> out(chunks.size() * encoder->dims());
-            std::vector<std::string_view> views(chunks.begin(), chunks.end());
-            encoder->encode(std::span(views).subspan(0, std::min<size_t>(batch, views.size())),
-                            std::span(out).subspan(0, std::min<size_t>(batch, views.size()) * encoder->dims()));
-            std::vector<double> rates;
-            for (size_t r = 0; r < repeat; ++r) {
-                auto t0 = clock_type::now();
-                encoder->encode(views, out);
-                double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-                rates.push_back(static_cast<double>(chunks.size()) / s);
-            }
-            emit(threads, "chunks_per_s", median(rates),
-                 {{"chunks", chunks.size()}, {"batch_size", batch}, {"repeat", repeat}, {"model", model}});
+            for (const leann::Precision precision : precisions) {
+                if (!leann::precision_supported(precision)) {
+                    std::fprintf(stderr, "encoder_bench: %s is not available here (%s)\n",
+                                 leann::precision_name(precision), leann::precision_backend().c_str());
+                    continue;
+                }
+                auto encoder = leann::Encoder::load(leann::resolve_model(model), {threads, batch, precision});
+                const std::string pname = leann::precision_name(encoder->precision());
+                std::vector<float> out(chunks.size() * encoder->dims());
+                std::vector<std::string_view> views(chunks.begin(), chunks.end());
+                encoder->encode(std::span(views).subspan(0, std::min<size_t>(batch, views.size())),
+                                std::span(out).subspan(0, std::min<size_t>(batch, views.size()) * encoder->dims()));
+                std::vector<double> rates;
+                for (size_t r = 0; r < repeat; ++r) {
+                    auto t0 = clock_type::now();
+                    encoder->encode(views, out);
+                    double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+                    rates.push_back(static_cast<double>(chunks.size()) / s);
+                }
+                emit(threads, "chunks_per_s", median(rates),
+                     {{"chunks", chunks.size()},
+                      {"batch_size", batch},
+                      {"repeat", repeat},
+                      {"model", model},
+                      {"precision", pname}});
 
-            std::vector<float> qv(encoder->dims());
-            for (size_t w = 0; w < 10; ++w) {
-                std::string_view q = queries[w % queries.size()];
-                encoder->encode(std::span(&q, 1), qv, leann::TextRole::query);
+                std::vector<float> qv(encoder->dims());
+                for (size_t w = 0; w < 10; ++w) {
+                    std::string_view q = queries[w % queries.size()];
+                    encoder->encode(std::span(&q, 1), qv, leann::TextRole::query);
+                }
+                std::vector<double> ms;
+                for (size_t c = 0; c < query_calls; ++c) {
+                    std::string_view q = queries[c % queries.size()];
+                    auto t0 = clock_type::now();
+                    encoder->encode(std::span(&q, 1), qv, leann::TextRole::query);
+                    ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+                }
+                emit(threads, "query_ms_p50", median(ms),
+                     {{"calls", ms.size()}, {"model", model}, {"precision", pname}});
+                emit(threads, "query_ms_p95", percentile(ms, 0.95),
+                     {{"calls", ms.size()}, {"model", model}, {"precision", pname}});
             }
-            std::vector<double> ms;
-            for (size_t c = 0; c < query_calls; ++c) {
-                std::string_view q = queries[c % queries.size()];
-                auto t0 = clock_type::now();
-                encoder->encode(std::span(&q, 1), qv, leann::TextRole::query);
-                ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-            }
-            emit(threads, "query_ms_p50", median(ms), {{"calls", ms.size()}, {"model", model}});
-            emit(threads, "query_ms_p95", percentile(ms, 0.95), {{"calls", ms.size()}, {"model", model}});
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "encoder_bench: %s\n", e.what());

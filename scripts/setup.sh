@@ -11,6 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 packages=(
     build-essential cmake pkg-config   # compiler and build
     libopenblas-dev                    # GEMM for the encoder's linear layers
+    libdnnl-dev                        # oneDNN: bf16/int8 encoder linear layers (optional at build time)
     nlohmann-json3-dev                 # JSON: model configs, tokenizer.json, JSON lines
     libxxhash-dev                      # content hash of model files
     libzstd-dev                        # compressed passage blocks in the index

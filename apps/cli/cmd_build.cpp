@@ -50,6 +50,8 @@ Options:
   --model NAME|PATH      embedding model (default: all-MiniLM-L6-v2)
   --metric M             cosine | ip | l2 (default: the model's similarity, usually cosine)
   --threads N            threads (default: all cores)
+  --precision P          encoder arithmetic: auto (default: this CPU's measured best), fp32, bf16, int8;
+                         recorded in the index
   --batch-size N         texts per encoder call (default: 32)
   --graph-degree M       HNSW M while building (default: 32)
   --ef-construction N    HNSW candidate list while building (default: 128)
@@ -217,7 +219,7 @@ void print_update_warnings(const UpdateStats& u) {
 
 int run_build(const std::vector<std::string>& argv) {
     Args args(argv,
-              {"docs", "index", "model", "metric", "threads", "batch-size", "graph-degree", "ef-construction",
+              {"docs", "index", "model", "metric", "threads", "precision", "batch-size", "graph-degree", "ef-construction",
                "pruned-degree", "hub-degree", "hub-fraction", "pq-bytes", "hub-cache-mb", "include", "exclude",
                "file-types", "max-file-mb", "chunk-size", "chunk-overlap", "code-chunk-size", "code-chunk-overlap"},
               {"help", "h", "no-prune", "hidden", "force", "rehash", "wait"});
@@ -236,6 +238,7 @@ int run_build(const std::vector<std::string>& argv) {
     InterruptScope interrupts;
     EncoderOptions encoder_options;
     encoder_options.threads = sync.writer.build.threads;
+    encoder_options.precision = precision_arg(args);
     const std::filesystem::path model_dir = resolve_model(args.get("model", std::string(default_model_name)));
     std::shared_ptr<Encoder> encoder = Encoder::load(model_dir, encoder_options);
     IndexWriter writer(path, encoder, sync.writer);

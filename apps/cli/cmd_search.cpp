@@ -43,6 +43,8 @@ Options:
   --queries FILE         lines "id<TAB>text" or plain lines (id = line number)
   --model PATH           use this model folder (must be the model the index was built with)
   --threads N            encoder threads (default: all cores)
+  --precision P          encoder arithmetic: auto (default: the index's build precision where this CPU
+                         runs it, else fp32), fp32, bf16, int8
 )";
 
 /// Ranked hits: "1. [score] path:line" and a snippet. On a terminal the query's terms are highlighted.
@@ -72,7 +74,7 @@ void print_text(const SearchResult& r, std::string_view query) {
 int run_search(const std::vector<std::string>& argv) {
     std::set<std::string> option_names = {"index",   "top-k",  "complexity",  "rerank",        "recompute-share",
                                           "batch-size", "queries", "model", "threads",  "mode",
-                                          "fusion",  "vector-weight", "keyword-candidates"};
+                                          "fusion",  "vector-weight", "keyword-candidates", "precision"};
     option_names.merge(filter_option_names());
     Args args(argv, option_names, {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {

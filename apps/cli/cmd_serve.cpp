@@ -15,6 +15,7 @@
 #include "follow.h"
 #include "interrupt.h"
 #include "http_server.h"
+#include "index_args.h"
 #include "leann/catalog.h"
 #include "leann/error.h"
 #include "leann/log.h"
@@ -44,6 +45,7 @@ Options:
   --model PATH         use this model folder for every index (must be the model they were built with)
   --threads N          requests worked on at once (default: max(4, cores))
   --encoder-threads N  threads of each encoder's forward pass (default: all cores)
+  --precision P        encoder arithmetic: auto (default: this CPU's measured best), fp32, bf16, int8
   --cache N            recomputed embeddings kept per index, shared by all requests (default: 16384;
                        0: none)
   --queue N            requests admitted at once, running or waiting; more get 503 (default: 64)
@@ -120,7 +122,7 @@ std::string url_host(const std::string& host) {
 int run_serve(const std::vector<std::string>& argv) {
     Args args(
         argv,
-        {"host", "port", "token", "threads", "encoder-threads", "cache", "queue", "timeout-s", "max-body-kb", "model",
+        {"host", "port", "token", "threads", "encoder-threads", "cache", "queue", "timeout-s", "max-body-kb", "model", "precision",
          "max-header-kb", "read-timeout-s", "max-connections", "max-client-connections"},
         {"help", "h", "preload", "watch"});
     if (args.has("help") || args.has("h")) {
@@ -154,6 +156,7 @@ int run_serve(const std::vector<std::string>& argv) {
 
     CatalogOptions catalog_options;
     catalog_options.encoder.threads = args.get_size("encoder-threads", 0);
+    catalog_options.encoder.precision = precision_arg(args);
     if (args.has("cache")) catalog_options.cache_vectors = args.get_size("cache", 0);
     options.api.default_model = std::string(default_model_name);
     if (args.has("model")) {

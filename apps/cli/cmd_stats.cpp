@@ -32,7 +32,7 @@ Options:
   --complexity L, --rerank N, --recompute-share A    as for leann search; --rerank also takes a list
                          (--rerank 8,16,32,64): the same queries are measured once per value
   --seed S               query sample seed (default: 1)
-  --threads N, --model PATH
+  --threads N, --model PATH, --precision P (encoder arithmetic, as for search)
 )";
 
 bool is_index_structure(const std::string& tag) { return tag != "PSGD" && tag != "HUBV" && tag != "META"; }
@@ -92,7 +92,8 @@ int run_stats(const std::vector<std::string>& argv) {
 }
 
 int run_verify(const std::vector<std::string>& argv) {
-    Args args(argv, {"index", "recall", "top-k", "complexity", "rerank", "recompute-share", "seed", "threads", "model"},
+    Args args(argv, {"index", "recall", "top-k", "complexity", "rerank", "recompute-share", "seed", "threads", "model",
+                     "precision"},
               {"help", "h"});
     if (args.has("help") || args.has("h")) {
         std::fputs(verify_usage, stdout);

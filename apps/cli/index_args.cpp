@@ -22,6 +22,15 @@ std::filesystem::path index_path(const Args& args, size_t& shift) {
     return index_path_for_name(args.positionals()[0]);
 }
 
+Precision precision_arg(const Args& args) {
+    if (!args.has("precision")) return Precision::automatic;
+    try {
+        return parse_precision(args.get("precision"));
+    } catch (const Error& e) {
+        throw Error(std::string("--precision: ") + e.what());
+    }
+}
+
 Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder) {
     if (!std::filesystem::exists(path))
         throw Error("no index at " + path.string() + " (build one with: leann build NAME --docs FILE.jsonl)");
@@ -29,6 +38,7 @@ Index open_index(const Args& args, const std::filesystem::path& path, bool with_
     if (with_encoder) {
         EncoderOptions options;
         options.threads = thread_arg(args);
+        options.precision = precision_arg(args);
         std::optional<std::filesystem::path> model;
         if (args.has("model")) model = resolve_model(args.get("model"));
         index.load_encoder(model, options);

@@ -17,8 +17,11 @@ namespace leann::cli {
 /// --index is absent. `shift` is set to how many positionals were consumed (0 or 1).
 std::filesystem::path index_path(const Args& args, size_t& shift);
 
+/// --precision auto|fp32|bf16|int8 (default auto); a bad name is an error naming the flag.
+Precision precision_arg(const Args& args);
+
 /// Opens the index and, unless `with_encoder` is false, loads its recorded model (or --model PATH, which must
-/// have the same content hash).
+/// have the same content hash) in --precision (auto: the index's build precision where this CPU runs it).
 Index open_index(const Args& args, const std::filesystem::path& path, bool with_encoder);
 
 /// Stage progress on stderr when it is a terminal, a bar with count, rate and ETA:

@@ -35,9 +35,34 @@ struct EncoderCounters {
     uint64_t texts = 0;            // texts embedded
 };
 
+/// The arithmetic of the encoder's linear layers (the other layers always run in float32).
+/// - fp32: float32 GEMM (OpenBLAS); the reference, available everywhere.
+/// - bf16: weights converted once to bfloat16, activations rounded to bfloat16 per GEMM, float32 accumulation
+///   (oneDNN). Needs native bf16 dot products: AVX512-BF16 or AMX.
+/// - int8: weights quantised once per output channel, activations quantised per row at run time (symmetric,
+///   int8 x int8 -> int32, oneDNN) in the attention output and FFN input layers; Q/K/V and the FFN output,
+///   which int8 hurts most, run in bf16 (fp32 without native bf16). Runs on AVX2 and up; fastest with AVX-512
+///   VNNI, AVX-VNNI or AMX. Cosine to fp32 >= 0.99; bf16 >= 0.999.
+/// - automatic: the measured default for this CPU (bench/README.md, "Encoder precision"), see
+///   default_precision().
+enum class Precision { automatic, fp32, bf16, int8 };
+
+/// "auto", "fp32", "bf16", "int8".
+const char* precision_name(Precision precision);
+/// Parses a precision_name(); throws leann::Error listing the valid names otherwise.
+Precision parse_precision(std::string_view name);
+/// Whether this build and this CPU can run `precision` (automatic and fp32: always).
+bool precision_supported(Precision precision);
+/// What `automatic` resolves to on this CPU (never automatic itself).
+Precision default_precision();
+/// The CPU features the low-precision paths see, e.g. "oneDNN 2.6.3, isa avx512_core_bf16" or why none.
+std::string precision_backend();
+
 struct EncoderOptions {
     size_t threads = 0;      // worker threads, the caller included; 0 = every core this process may use
     size_t batch_size = 16;  // texts per forward pass
+    /// Linear-layer arithmetic. An explicit precision the CPU cannot run makes load() throw leann::Error.
+    Precision precision = Precision::automatic;
 };
 
 class Encoder {
@@ -54,6 +79,8 @@ public:
     const Tokenizer& tokenizer() const;
     size_t dims() const;
     size_t threads() const;
+    /// The precision the linear layers run in (resolved: never automatic).
+    Precision precision() const;
 
     /// Embeds `texts` into `out`, which must hold texts.size() * dims() floats: row i is the embedding of text
     /// i (pooled and, if the model says so, L2-normalised). Texts are truncated to the model's max_seq_length

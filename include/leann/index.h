@@ -58,6 +58,9 @@ struct IndexModel {
     std::string name;
     std::string content_hash;
     size_t dims = 0;
+    /// The encoder precision the build embedded with ("fp32", "bf16", "int8"); empty when not recorded (indexes
+    /// built before precisions existed, which were fp32).
+    std::string precision;
 };
 
 struct SectionSize {
@@ -131,7 +134,8 @@ public:
     /// Uses `encoder` for queries and recomputation; refuses (leann::Error) a model whose content hash differs
     /// from the one recorded.
     void attach_encoder(std::shared_ptr<Encoder> encoder);
-    /// Loads the recorded model from the model cache (or `model_dir`) and attaches it.
+    /// Loads the recorded model from the model cache (or `model_dir`) and attaches it. Precision::automatic in
+    /// `options` means the precision the index was built with when this CPU can run it, else fp32.
     void load_encoder(const std::optional<std::filesystem::path>& model_dir = std::nullopt,
                       const EncoderOptions& options = {});
     Encoder& encoder() const;

@@ -3,9 +3,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "embed/lowp_linear.h"
+#include "leann/encoder.h"
 #include "leann/model.h"
 #include "util/thread_pool.h"
 
@@ -39,7 +42,9 @@ struct BertWeights {
 /// Runs the encoder on packed sequences. Not thread-safe: one forward at a time per BertModel (it owns scratch).
 class BertModel {
 public:
-    BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool);
+    /// `precision` (fp32, bf16 or int8; resolved by the caller and supported by this CPU) is the arithmetic of
+    /// the linear layers. For bf16 and int8 their float32 weights are converted here and then released.
+    BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Precision precision = Precision::fp32);
 
     /// `sequences`: token ids, each [CLS] ... [SEP], each length in [1, max_position_embeddings].
     /// `out`: sequences.size() x hidden rows, pooled (and normalised when the model says so).
@@ -50,14 +55,21 @@ private:
     // epilogue(begin, end) runs on finished rows: in the same task right after its GEMM when split by rows, so the
     // element-wise work (GELU, residual + LayerNorm) finds the rows still in cache.
     using Epilogue = std::function<void(size_t begin, size_t end)>;
-    void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w, const std::vector<float>& b,
-                size_t n, float* y, const Epilogue& epilogue);
+    // `packed`: the same weights in bf16/int8 (then `w` is empty and unused), or null for fp32.
+    void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w, const lowp::LinearLayer* packed,
+                const std::vector<float>& b, size_t n, float* y, const Epilogue& epilogue);
     void attention(std::span<const size_t> offsets, const float* qkv, float* ctx);
     void pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const;
+
+    struct PackedLayer {
+        std::optional<lowp::LinearLayer> qkv, out, ffn_in, ffn_out;  // absent: float32 (OpenBLAS)
+    };
 
     ModelInfo info_;
     BertWeights weights_;
     ThreadPool& pool_;
+    std::vector<PackedLayer> packed_;          // per layer, when the precision is bf16 or int8
+    std::vector<lowp::Workspace> workspaces_;  // one per worker slot, for packed_
     std::vector<float> hidden_, qkv_, ctx_, proj_, inter_;
     std::vector<std::vector<float>> scores_;  // one attention score buffer per worker slot
 };

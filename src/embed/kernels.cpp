@@ -143,6 +143,48 @@ void softmax(float* s, size_t rows, size_t cols, size_t ld, float scale) {
     }
 }
 
+LEANN_MULTIVERSION
+void to_bf16(const float* x, size_t rows, size_t cols, size_t ld, uint16_t* out) {
+    for (size_t r = 0; r < rows; ++r) {
+        const float* row = x + r * ld;
+        uint16_t* o = out + r * cols;
+#pragma omp simd
+        for (size_t c = 0; c < cols; ++c) {
+            const uint32_t bits = std::bit_cast<uint32_t>(row[c]);
+            o[c] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+        }
+    }
+}
+
+LEANN_MULTIVERSION
+void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* out, float* scale) {
+    for (size_t r = 0; r < rows; ++r) {
+        const float* row = x + r * ld;
+        float amax = 0.0f;
+#pragma omp simd reduction(max : amax)
+        for (size_t c = 0; c < cols; ++c) {
+            const float a = row[c] < 0.0f ? -row[c] : row[c];
+            amax = a > amax ? a : amax;
+        }
+        scale[r] = amax > 0.0f ? amax / 127.0f : 1.0f;
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        int8_t* o = out + r * cols;
+#pragma omp simd
+        for (size_t c = 0; c < cols; ++c)
+            o[c] = static_cast<int8_t>(clamp(std::nearbyint(row[c] * inv), -127.0f, 127.0f));
+    }
+}
+
+LEANN_MULTIVERSION
+void scale_rows_add_bias(float* y, size_t rows, size_t cols, size_t ld, const float* row_scale, const float* bias) {
+    for (size_t r = 0; r < rows; ++r) {
+        float* row = y + r * ld;
+        const float s = row_scale != nullptr ? row_scale[r] : 1.0f;
+#pragma omp simd
+        for (size_t c = 0; c < cols; ++c) row[c] = row[c] * s + bias[c];
+    }
+}
+
 void fill_rows(float* y, const float* bias, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * cols, bias, cols * sizeof(float));
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace leann::kernels {
 
@@ -21,6 +22,17 @@ void softmax(float* s, size_t rows, size_t cols, size_t ld, float scale);
 
 /// y[r] = bias for each of `rows` rows of `cols` floats (so a GEMM with beta = 1 adds the bias).
 void fill_rows(float* y, const float* bias, size_t rows, size_t cols);
+
+/// out[r][c] = bfloat16(x[r][c]) (round to nearest even) for rows x cols; x has row stride ld floats, out is
+/// contiguous. Inputs are finite activations (no NaN handling).
+void to_bf16(const float* x, size_t rows, size_t cols, size_t ld, uint16_t* out);
+
+/// Symmetric per-row int8 quantisation: scale[r] = max|x[r]| / 127 (1 for an all-zero row),
+/// out[r][c] = round(x[r][c] / scale[r]) in [-127, 127]. x has row stride ld floats, out is contiguous.
+void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* out, float* scale);
+
+/// y[r][c] = y[r][c] * row_scale[r] + bias[c] (row_scale may be null: y += bias) for rows x cols, row stride ld.
+void scale_rows_add_bias(float* y, size_t rows, size_t cols, size_t ld, const float* row_scale, const float* bias);
 
 /// The vectorisable approximations used above, exposed for tests: erf and exp over n floats, in place.
 void erf_inplace(float* x, size_t n);

@@ -167,7 +167,11 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
         {"format", "leann-index"},
         {"program_version", std::string(version())},
         {"created", utc_now()},
-        {"model", {{"name", model.name}, {"content_hash", model.content_hash}, {"dims", dim}}},
+        {"model",
+         {{"name", model.name},
+          {"content_hash", model.content_hash},
+          {"dims", dim},
+          {"precision", model.precision.empty() ? "fp32" : model.precision}}},
         {"metric", std::string(metric_name(metric))},
         {"graph",
          {{"max_degree", options.graph.max_degree},
@@ -221,7 +225,8 @@ void Index::build(const std::filesystem::path& path, std::span<const Document> d
     if (documents.empty()) throw Error("nothing to index: no documents");
     const Metric metric = options.metric.value_or(encoder.info().similarity);
     const std::vector<float> vectors = index::embed_documents(documents, encoder, metric, options);
-    const IndexModel model{encoder.info().name, encoder.info().content_hash, encoder.dims()};
+    const IndexModel model{encoder.info().name, encoder.info().content_hash, encoder.dims(),
+                           precision_name(encoder.precision())};
     index::write_index(path, documents, vectors.data(), model, metric, options, {});
 }
 

@@ -17,6 +17,7 @@
 #include "index/manifest.h"
 #include "leann/error.h"
 #include "leann/index.h"
+#include "leann/log.h"
 #include "leann/model.h"
 #include "pq/product_quantizer.h"
 #include "search/two_level_search.h"
@@ -108,6 +109,8 @@ Index Index::open(const std::filesystem::path& path) {
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
         x.fail(index::kMeta, "model.name '" + shown + "' is not a plain model name (a path or empty)");
     }
+    if (auto p = x.meta["model"].find("precision"); p != x.meta["model"].end() && p->is_string())
+        x.model.precision = p->get<std::string>();
     x.model.dims = info.dim;
 
     auto& view = x.context.graph;
@@ -227,7 +230,20 @@ void Index::attach_encoder(std::shared_ptr<Encoder> encoder) {
 
 void Index::load_encoder(const std::optional<std::filesystem::path>& model_dir, const EncoderOptions& options) {
     const std::filesystem::path dir = model_dir ? *model_dir : resolve_model(impl_->model.name);
-    attach_encoder(std::shared_ptr<Encoder>(Encoder::load(dir, options)));
+    EncoderOptions resolved = options;
+    if (resolved.precision == Precision::automatic) {
+        // The build's precision where this CPU runs it (an unrecorded one is an older, fp32 build); else fp32,
+        // which every precision approximates.
+        Precision built = Precision::fp32;
+        try {
+            if (!impl_->model.precision.empty()) built = parse_precision(impl_->model.precision);
+        } catch (const Error&) {
+            log(LogLevel::warn, impl_->file.path().string() + ": META model.precision \"" + impl_->model.precision +
+                                    "\" is unknown; searching in fp32");
+        }
+        resolved.precision = precision_supported(built) ? built : Precision::fp32;
+    }
+    attach_encoder(std::shared_ptr<Encoder>(Encoder::load(dir, resolved)));
 }
 
 Encoder& Index::encoder() const {

@@ -368,7 +368,8 @@ UpdateStats IndexWriter::Impl::full_build(std::span<const std::filesystem::path>
                                     {"sources", settings["roots"]}}
                          .dump();
     const std::vector<float> vectors = index::embed_documents(documents, *encoder, metric(), build);
-    const IndexModel model{encoder->info().name, encoder->info().content_hash, encoder->dims()};
+    const IndexModel model{encoder->info().name, encoder->info().content_hash, encoder->dims(),
+                           precision_name(encoder->precision())};
     index::write_index(path, documents, vectors.data(), model, metric(), build,
                        {manifest.encode(), next_generation(current)});
     stats.bytes_written = std::filesystem::file_size(path);
@@ -699,7 +700,8 @@ UpdateStats IndexWriter::upsert(std::span<const Document> documents) {
         }
         const BuildOptions build = w.build_options();
         const std::vector<float> vectors = index::embed_documents(docs, *w.encoder, w.metric(), build);
-        const IndexModel model{w.encoder->info().name, w.encoder->info().content_hash, w.encoder->dims()};
+        const IndexModel model{w.encoder->info().name, w.encoder->info().content_hash, w.encoder->dims(),
+                               precision_name(w.encoder->precision())};
         index::write_index(w.path, docs, vectors.data(), model, w.metric(), build, {manifest.encode(), 1});
         stats.chunks_added = stats.embedded = docs.size();
         stats.bytes_written = std::filesystem::file_size(w.path);

@@ -103,7 +103,7 @@ const std::vector<std::string> texts = {"the quick brown fox jumps over the lazy
 void expect_matches_reference(const TinyModelSpec& spec, size_t threads, size_t batch) {
     testing::TempDir dir;
     testing::write_tiny_model(dir.path(), spec);
-    auto encoder = Encoder::load(dir.path(), {threads, batch});
+    auto encoder = Encoder::load(dir.path(), {threads, batch, Precision::fp32});  // the fp32 reference path
     ASSERT_EQ(encoder->dims(), spec.hidden);
     auto got = encoder->encode(texts);
     const TensorMap weights = testing::tiny_weights(spec);

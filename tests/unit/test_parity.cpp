@@ -49,7 +49,7 @@ void expect_parity(const fs::path& model_dir, const std::string& stem, TextRole 
     const Golden golden = read_golden(stem);
     ASSERT_EQ(golden.meta["count"].get<size_t>(), texts.size());
     ASSERT_GE(texts.size(), 50u);
-    auto encoder = Encoder::load(model_dir, {2, 16});
+    auto encoder = Encoder::load(model_dir, {2, 16, Precision::fp32});  // the reference path (bf16/int8: test_precision)
     const size_t dims = encoder->dims();
     ASSERT_EQ(dims, golden.meta["dims"].get<size_t>());
     ASSERT_EQ(encoder->info().normalize, golden.meta["normalized"].get<bool>());
