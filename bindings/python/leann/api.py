@@ -110,7 +110,18 @@ class LeannBuilder:
             raise ValueError("build_index: no texts were added (add_text)")
         path = _index_file(index_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _core.Index.build(path, self._documents(), self._encoder, self._options)
+        documents = self._documents()
+        # Built by the index writer, so that update_index can add to it in place (a new generation).
+        with _core.IndexWriter(path, self._encoder, self._writer_options()) as writer:
+            if path.exists():
+                os.unlink(path)  # build_index replaces what was there; readers keep the file they mapped
+            writer.upsert(documents)
+
+    def _writer_options(self) -> _core.WriterOptions:
+        options = _core.WriterOptions()
+        options.build = self._options
+        options.wait = True
+        return options
 
     def build_index_from_embeddings(self, index_path: PathLike, embeddings_file: Any) -> None:
         """Builds from precomputed embeddings: ``embeddings_file`` is a pickle of ``(ids, embeddings)`` as the
@@ -171,10 +182,15 @@ class LeannBuilder:
             self.chunks[position]["metadata"]["id"] = str(next_id)
             next_id += 1
         documents = self._documents()
-        options = _core.WriterOptions()
-        options.build = self._options
-        options.wait = True
-        with _core.IndexWriter(path, self._encoder, options) as writer:
+        with _core.IndexWriter(path, self._encoder, self._writer_options()) as writer:
+            current = _core.Index.open(path)
+            if not current.sources():
+                # Built from vectors (or by an older version): no record manifest to update. Rebuilt once from its
+                # texts with these added; later updates are in place.
+                added = {d.id for d in documents}
+                documents = [d for _node, d in current.documents() if d.id not in added] + documents
+                del current
+                os.unlink(path)
             writer.upsert(documents)
         self.chunks = []
         self._positional = set()

@@ -31,7 +31,7 @@ def resolve(name: Optional[str]) -> str:
     except _core.ModelError as error:
         raise _core.ModelError(
             f"embedding model {name!r} is not available: {error}. LEANN runs BERT-family sentence-transformers "
-            f"models in-process (no PyTorch); install one with `leann model`, or pass a model folder's path."
+            f"models in-process (no PyTorch); pass a model folder's path instead of a name."
         ) from None
 
 
@@ -47,7 +47,14 @@ def encoder(name_or_path: Optional[str] = None) -> _core.Encoder:
 
 
 def encoder_for_index(index: _core.Index, model: Optional[str] = None) -> _core.Encoder:
-    """The shared encoder of the model an index records (or of ``model``), attached to the index."""
-    chosen = encoder(model if model is not None else index.model.name)
+    """The shared encoder of the model an index records (or of ``model``), attached to the index. An encoder already
+    loaded in this process with the recorded content hash is used first (a model loaded from a folder outside the
+    model cache is known by its path, the index records its name)."""
+    chosen = None
+    if model is None:
+        with _encoders_lock:
+            chosen = next((e for e in _encoders.values() if e.info.content_hash == index.model.content_hash), None)
+    if chosen is None:
+        chosen = encoder(model if model is not None else index.model.name)
     index.attach_encoder(chosen)
     return chosen
