@@ -100,7 +100,7 @@ class LeannVectorStore(VectorStore):
                 for i, text, metadata in zip(found["ids"][0], found["documents"][0], found["metadatas"][0])]
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
-        return lambda distance: 1.0 - distance
+        return lambda distance: min(1.0, max(0.0, 1.0 - distance))
 
     @classmethod
     def from_texts(cls, texts: list[str], embedding: Optional[Embeddings] = None,

@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parents[3]
 TINY_MODEL = REPO / "tests" / "golden" / "embeddings" / "tiny_models" / "tiny-cls-norm"
 
 
+def pytest_sessionstart(session):
+    # The tests run against the installed package: refuse to test an installation older than the sources.
+    installed = Path(leann.__file__).parent
+    sources = REPO / "bindings" / "python" / "leann"
+    stale = [p.name for p in sources.glob("*.py")
+             if not (installed / p.name).is_file() or (installed / p.name).read_bytes() != p.read_bytes()]
+    if stale and installed.resolve() != sources.resolve():
+        pytest.exit(f"the installed leann package ({installed}) differs from the sources in {', '.join(stale)}: "
+                    f"reinstall it (scripts/setup.sh, or pip install {REPO})", returncode=1)
+
+
 @pytest.fixture(scope="session")
 def tiny_model() -> str:
     """A random-weight 32-dim BERT: fast; identical texts embed identically, so exact-text queries find their
