@@ -31,7 +31,7 @@ def resolve(name: Optional[str]) -> str:
     except _core.ModelError as error:
         raise _core.ModelError(
             f"embedding model {name!r} is not available: {error}. LEANN runs BERT-family sentence-transformers "
-            f"models in-process (no PyTorch); pass a model folder's path instead of a name."
+            f"models in-process (no PyTorch); install one with scripts/fetch_model.sh or pass a model folder's path."
         ) from None
 
 
