@@ -47,11 +47,12 @@ if [ ! -x "$build_dir/pyenv/bin/python" ] || ! "$build_dir/pyenv/bin/python" -c 
 fi
 
 # The Python package (bindings/python, docs/python.md), built from this tree into the tests' venv with its build
-# tools, test runner and the frameworks its adapters are tested against. The wheel's CMake build folder is kept
+# tools, the test runner, the frameworks its adapters are tested against, and chromadb (what `python -m
+# leann.migrate chroma` reads; the tests make a real Chroma folder with it). The wheel's CMake build folder is kept
 # (build-dir), so a second run only rebuilds what changed; tests, benchmarks and the CLI are left out of it.
 "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check \
     "nanobind>=2.4,<4" "scikit-build-core>=0.10" "numpy>=1.21" "pytest>=7" \
-    "langchain-core>=0.3" "llama-index-core>=0.12"
+    "langchain-core>=0.3" "llama-index-core>=0.12" "chromadb>=0.5"
 "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --no-deps . \
     -C build-dir="$build_dir/python-wheel" -C build.tool-args=-j"$(nproc)"
 echo "set-up done: the program is $build_dir/bin/leann; the Python package is in $build_dir/pyenv"
