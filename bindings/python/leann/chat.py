@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from typing import Any, Optional
 
 from . import _core
@@ -27,6 +25,9 @@ class ChatModel:
         self.simulated = simulated
 
     def _request(self, path: str, body: Optional[dict]) -> Any:
+        import urllib.error  # here, not at import: `import leann` stays quick
+        import urllib.request
+
         url = self.base_url + path
         headers = {"Content-Type": "application/json"}
         if self.api_key:

@@ -420,7 +420,8 @@ def _search(snapshot: _Snapshot, query: Any, n_results: int, complexity: int, ke
     filters during the graph walk; the result is the same, the cost lower for selective filters.
     """
     index = snapshot.index
-    live = max(1, index.stats().chunks - index.stats().deleted) if keep else None
+    stats = index.stats() if keep else None
+    live = max(1, stats.chunks - stats.deleted) if keep else None
     want = n_results if keep is None else min(live, max(4 * n_results, 32))
     while True:
         options = _core.SearchOptions()

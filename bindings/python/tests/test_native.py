@@ -138,3 +138,12 @@ def test_import_changes_no_process_state():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1]
+
+
+def test_type_stubs_are_installed():
+    from pathlib import Path
+
+    stub = Path(leann.__file__).parent / "_core.pyi"
+    text = stub.read_text()
+    assert "class Index" in text and "def search(" in text and "class IndexLockedError(Error)" in text
+    assert (Path(leann.__file__).parent / "py.typed").is_file()
