@@ -11,9 +11,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
-from langchain_core.vectorstores import VectorStore
+try:
+    from langchain_core.documents import Document
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.vectorstores import VectorStore
+except ImportError as error:
+    raise ImportError(f"leann.langchain needs langchain-core: pip install 'leann[langchain]' ({error})") from error
 
 from . import models
 from .store import Collection, PersistentClient
