@@ -246,7 +246,8 @@ class Collection:
             out["documents"].append([h[1] for h in hits])
             out["metadatas"].append([h[2] or None for h in hits])
             out["distances"].append([_distance(h[3], snapshot.index.metric) for h in hits])
-            out["embeddings"].append(self._encoder().encode([h[1] for h in hits], "passage") if hits else [])
+            if "embeddings" in include:  # recomputed: LEANN stores none
+                out["embeddings"].append(self._encoder().encode([h[1] for h in hits], "passage") if hits else [])
         for key in ("documents", "metadatas", "distances", "embeddings"):
             if key not in include:
                 out[key] = None

@@ -86,6 +86,9 @@ def test_query(client):
     assert found["distances"][0][0] == pytest.approx(0.0, abs=1e-4)
     assert found["distances"][0] == sorted(found["distances"][0])
     assert found["documents"][1][0] == TEXTS[5] and found["metadatas"][1][0]["n"] == 5
+    assert found["embeddings"] is None
+    with_vectors = notes.query(query_texts=[TEXTS[1]], n_results=2, include=["embeddings", "distances"])
+    assert with_vectors["documents"] is None and with_vectors["embeddings"][0].shape == (2, 32)
     # Filters: every hit passes, and the best passing record is found.
     filtered = notes.query(query_texts=[TEXTS[2]], n_results=3, where={"tag": "b"})
     assert len(filtered["ids"][0]) == 3 and all(m["tag"] == "b" for m in filtered["metadatas"][0])
