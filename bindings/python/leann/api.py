@@ -288,8 +288,10 @@ class LeannSearcher:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         recompute = self._recompute if recompute_embeddings is None else recompute_embeddings
         keep = compile_metadata_filters(metadata_filters) if metadata_filters else None
-        stats = self._index.stats()
-        live = stats.chunks - stats.deleted
+        live = 0
+        if keep is not None:
+            stats = self._index.stats()
+            live = stats.chunks - stats.deleted
         want = top_k if keep is None else min(live, max(4 * top_k, 32))
         while True:
             options = _core.SearchOptions()
