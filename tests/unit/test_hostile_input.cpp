@@ -77,7 +77,7 @@ TEST(JsonLimits, ADeepHttpBodyIsABadRequest) {
         FAIL() << "deep body accepted";
     } catch (const server::HttpError& e) {
         EXPECT_EQ(e.status(), 400);
-        EXPECT_TRUE(has(e.what(), "nests deeper than 256 levels")) << e.what();
+        EXPECT_TRUE(has(e.what(), "nests deeper than 64 levels")) << e.what();  // request bodies: 64
     }
 }
 

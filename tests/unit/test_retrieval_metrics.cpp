@@ -133,7 +133,9 @@ TEST(RelevanceFiles, ReadsJsonlAndTsvQueries) {
     const auto twice = f.write("t.tsv", "a\tone\na\ttwo\n");
     EXPECT_EQ(error_of([&] { read_queries(twice); }), twice.string() + ":2: query id a given twice");
     const auto broken = f.write("b.jsonl", "{\"_id\": \"1\", \"text\": \"ok\"}\n{\"_id\": \"2\", \"text\": \n");
-    EXPECT_EQ(error_of([&] { read_queries(broken); }), broken.string() + ":2: not a JSON object");
+    EXPECT_EQ(error_of([&] { read_queries(broken); }).rfind(broken.string() + ":2: not valid JSON (", 0), 0u);
+    const auto deep = f.write("d.jsonl", "{\"_id\": " + std::string(300, '[') + "\n");
+    EXPECT_EQ(error_of([&] { read_queries(deep); }), deep.string() + ":1: JSON nests deeper than 256 levels");
     const auto no_text = f.write("x.jsonl", "{\"_id\": \"1\"}\n");
     EXPECT_EQ(error_of([&] { read_queries(no_text); }), no_text.string() + ":1: no \"text\" string field");
 }
