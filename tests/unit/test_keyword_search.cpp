@@ -196,6 +196,41 @@ TEST(KeywordSearch, FindsAnIdentifierAndPhrasesOnABuiltIndex) {
     EXPECT_NO_THROW(index.verify());
 }
 
+// A filter holds in keyword and hybrid search too: keyword matches outside it are dropped before the top-k, so
+// there are still k hits when k chunks match, and the vector side of hybrid walks with it.
+TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
+    testing::TempDir dir;
+    auto encoder = tiny();
+    std::vector<Document> docs = corpus();
+    for (size_t i = 0; i < docs.size(); ++i) docs[i].metadata = "{\"topic\": " + std::to_string(i % 8) + "}";
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(dir.path() / "i.leann", docs, *encoder, build);
+    Index index = Index::open(dir.path() / "i.leann");
+    index.attach_encoder(encoder);
+    const auto topic_of = [&](const Hit& h) { return std::stoi(h.id.substr(1)) % 8; };
+
+    SearchOptions o;
+    o.top_k = 3;
+    o.mode = SearchMode::keyword;
+    SearchResult r = index.search("warm", o);  // topics 2 (glaciers ... warm summers) and 4 (bees stay warm)
+    ASSERT_EQ(r.hits.size(), 3u);
+    o.filter.where = R"({"topic": 4})";
+    r = index.search("warm", o);
+    ASSERT_EQ(r.hits.size(), 3u);
+    for (const Hit& h : r.hits) EXPECT_EQ(topic_of(h), 4) << h.id;
+    o.top_k = 10;
+    r = index.search("warm", o);
+    EXPECT_EQ(r.hits.size(), 5u);  // every topic-4 chunk, nothing else
+
+    o.mode = SearchMode::hybrid;
+    o.filter.where = R"({"topic": 2})";
+    r = index.search("warm", o);
+    ASSERT_FALSE(r.hits.empty());
+    for (const Hit& h : r.hits) EXPECT_EQ(topic_of(h), 2) << h.id;
+    EXPECT_EQ(r.hits.size(), 5u);  // the five topic-2 chunks: the filter admits nothing else
+}
+
 TEST(KeywordSearch, UpdatesKeepTheKeywordIndexCurrent) {
     testing::TempDir dir;
     const fs::path path = dir.path() / "i.leann";
