@@ -20,6 +20,7 @@
 #include "index/build.h"
 #include "index/generation.h"
 #include "index/index_impl.h"
+#include "index/index_target.h"
 #include "index/manifest.h"
 #include "ingest/discovery.h"
 #include "leann/log.h"
@@ -192,55 +193,6 @@ struct IndexWriter::Impl {
     UpdateStats apply(const Index& current, index::Change change, UpdateStats stats, double start);
 };
 
-namespace {
-
-// Missing folders are made user-only (0700): what is inside holds the sources' text.
-void create_private_directories(const std::filesystem::path& dir) {
-    std::filesystem::path at;
-    for (const auto& part : dir) {
-        at /= part;
-        if (::mkdir(at.c_str(), 0700) == 0 || errno == EEXIST) continue;
-        const int error = errno;
-        if (!std::filesystem::is_directory(at))
-            throw Error(at.string() + ": cannot create the index folder: " + std::strerror(error));
-    }
-    if (!std::filesystem::is_directory(dir)) throw Error(dir.string() + ": not a folder (cannot hold an index)");
-}
-
-// Found before anything is read or embedded, not at the end when the index is written.
-void check_writable(const std::filesystem::path& dir) {
-    std::filesystem::path probe = dir / (".leann-write-test-" + std::to_string(::getpid()));
-    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno != EEXIST)
-        throw Error(dir.string() + ": the index folder is not writable: " + std::strerror(errno));
-    if (fd >= 0) {
-        ::close(fd);
-        ::unlink(probe.c_str());
-    }
-}
-
-// `leann build --index PATH` must not destroy what a typo points it at: a text file, the --docs JSONL itself, a
-// device. A leann index (magic bytes) or an empty file may be replaced; another regular file only when asked.
-void check_replaceable(const std::filesystem::path& path, bool replace_foreign) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return;
-        throw Error(path.string() + ": cannot look at the index path: " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-        throw Error(path.string() + ": not a regular file (a device, FIFO or socket); leann never replaces one");
-    if (st.st_size == 0 || replace_foreign) return;
-    char magic[8] = {};
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    const ssize_t got = fd >= 0 ? ::pread(fd, magic, sizeof magic, 0) : -1;
-    if (fd >= 0) ::close(fd);
-    if (got != ssize_t(sizeof magic) || std::memcmp(magic, "LEANNIDX", sizeof magic) != 0)
-        throw Error(path.string() + " exists and is not a leann index; refusing to replace it (pass --force to "
-                                    "replace it, or choose another --index path)");
-}
-
-}  // namespace
-
 IndexWriter::IndexWriter(const std::filesystem::path& path, std::shared_ptr<Encoder> encoder, WriterOptions options)
     : impl_(std::make_unique<Impl>()) {
     if (!encoder) throw Error("index writer: no encoder");
@@ -248,9 +200,9 @@ IndexWriter::IndexWriter(const std::filesystem::path& path, std::shared_ptr<Enco
     impl_->encoder = std::move(encoder);
     impl_->options = std::move(options);
     const std::filesystem::path dir = impl_->path.has_parent_path() ? impl_->path.parent_path() : ".";
-    create_private_directories(dir);
-    check_replaceable(impl_->path, impl_->options.replace_foreign);
-    check_writable(dir);
+    index::create_private_directories(dir);
+    index::check_replaceable(impl_->path, impl_->options.replace_foreign);
+    index::check_writable(dir);
     // The lock lives in its own file: the index file itself is replaced by renames (builds, compaction).
     std::filesystem::path lock_path = impl_->path;
     lock_path += ".lock";
