@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "fusion_args.h"
 #include "index_args.h"
 #include "json_output.h"
 #include "leann/error.h"
@@ -38,6 +39,9 @@ Options:
   --depth N              hits retrieved per query (default: the largest k, x3 with --doc-field)
   --complexity L         search list size (as in leann search)
   --rerank N             exact re-rank depth (as in leann search; at least the depth is re-ranked)
+  --fusion F[,F...], --vector-weight W[,W...], --keyword-candidates N
+                         hybrid fusion (as in leann search); lists run hybrid once per fusion and weight,
+                         one object each with --json (keys "fusion", "vector_weight")
   --json                 one JSON object per mode: {"mode", "ndcg@10", "mrr@10", "recall@K"..., "queries",
                          "queries_without_relevant", "judged_queries_missing", "per_query": [...]}
   --model PATH           use this model folder (must be the model the index was built with)
@@ -94,14 +98,25 @@ std::string document_id(const Hit& hit, const std::string& field) {
     return hit.id;
 }
 
+/// "a,b,c" -> {"a", "b", "c"} (empty parts dropped).
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    std::string part;
+    while (std::getline(in, part, ','))
+        if (!part.empty()) parts.push_back(part);
+    return parts;
+}
+
 std::string recall_key(size_t k) { return "recall@" + std::to_string(k); }
 
 }  // namespace
 
 int run_eval(const std::vector<std::string>& argv) {
-    Args args(argv, {"index", "queries", "qrels", "mode", "k", "doc-field", "depth", "complexity", "rerank", "model",
-                     "threads"},
-              {"help", "h", "json"});
+    std::set<std::string> option_names = {"index", "queries",    "qrels",  "mode",  "k",      "doc-field",
+                                          "depth", "complexity", "rerank", "model", "threads"};
+    option_names.merge(fusion_option_names());
+    Args args(argv, option_names, {"help", "h", "json"});
     if (args.has("help") || args.has("h")) {
         std::fputs(eval_usage, stdout);
         return 0;
@@ -146,15 +161,42 @@ int run_eval(const std::vector<std::string>& argv) {
     options.complexity = args.get_size("complexity", options.complexity);
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
     options.rerank = args.get_size("rerank", options.rerank);
+    // Hybrid runs once per --fusion x --vector-weight pair (lists compare fusions in one process, sharing the
+    // embedding cache); the other options of the pair are leann search's.
+    std::vector<SearchOptions> runs;
+    for (SearchMode mode : modes) {
+        if (mode != SearchMode::hybrid) {
+            runs.push_back(options);
+            runs.back().mode = mode;
+            continue;
+        }
+        for (const std::string& fusion : split_list(args.get("fusion", std::string(fusion_name(options.fusion)))))
+            for (const std::string& weight : split_list(args.get("vector-weight", std::to_string(options.vector_weight)))) {
+                Args one({"--fusion", fusion, "--vector-weight", weight}, fusion_option_names(), {});
+                SearchOptions o = options;
+                o.mode = mode;
+                apply_fusion_args(one, o);
+                o.keyword_candidates = args.get_size("keyword-candidates", o.keyword_candidates);
+                if (o.keyword_candidates > 10000) throw Error("--keyword-candidates must be at most 10000");
+                runs.push_back(o);
+            }
+    }
 
     const Index index = open_index(args, path, true);
-    for (SearchMode mode : modes) {
-        options.mode = mode;
+    for (const SearchOptions& run : runs) {
+        const SearchMode mode = run.mode;
+        options = run;
+        char weight[32];
+        std::snprintf(weight, sizeof weight, "%g", options.vector_weight);
+        const std::string label = mode != SearchMode::hybrid
+                                      ? std::string(mode_name(mode))
+                                      : std::string(mode_name(mode)) + " (" + std::string(fusion_name(options.fusion)) +
+                                            ", vector weight " + weight + ")";
         double sum_ndcg = 0, sum_mrr = 0, seconds = 0;
         std::vector<double> sum_recall(ks.size(), 0);
         nlohmann::json per_query = nlohmann::json::array();
         if (!json) {
-            std::printf("# mode %s\n%-16s %8s %8s", mode_name(mode), "query", "nDCG@10", "MRR@10");
+            std::printf("# mode %s\n%-16s %8s %8s", label.c_str(), "query", "nDCG@10", "MRR@10");
             for (size_t k : ks) std::printf(" %10s", ("R@" + std::to_string(k)).c_str());
             std::printf(" %5s  %s\n", "rel", "text");
         }
@@ -200,10 +242,15 @@ int run_eval(const std::vector<std::string>& argv) {
                                       {"doc_field", doc_field.empty() ? nlohmann::json(nullptr) : nlohmann::json(doc_field)},
                                       {"seconds", seconds}};
             for (size_t i = 0; i < ks.size(); ++i) summary[recall_key(ks[i])] = sum_recall[i] / n;
+            if (mode == SearchMode::hybrid) {
+                summary["fusion"] = fusion_name(options.fusion);
+                summary["vector_weight"] = options.vector_weight;
+                summary["keyword_candidates"] = options.keyword_candidates;
+            }
             summary["per_query"] = std::move(per_query);
             std::printf("%s\n", apps::dump(summary).c_str());
         } else {
-            std::printf("%s: %zu queries: nDCG@10 %.4f  MRR@10 %.4f", mode_name(mode), evaluated.size(), sum_ndcg / n,
+            std::printf("%s: %zu queries: nDCG@10 %.4f  MRR@10 %.4f", label.c_str(), evaluated.size(), sum_ndcg / n,
                         sum_mrr / n);
             for (size_t i = 0; i < ks.size(); ++i) std::printf("  recall@%zu %.4f", ks[i], sum_recall[i] / n);
             std::printf("\n");
@@ -211,7 +258,7 @@ int run_eval(const std::vector<std::string>& argv) {
                 std::printf("%zu queries without a relevant document left out\n", without_relevant);
             if (judged_missing)
                 std::printf("%zu judged queries are not in the queries file\n", judged_missing);
-            std::fprintf(stderr, "%s: %.1fs searching (%.3fs per query)\n", mode_name(mode), seconds, seconds / n);
+            std::fprintf(stderr, "%s: %.1fs searching (%.3fs per query)\n", label.c_str(), seconds, seconds / n);
         }
         std::fflush(stdout);
     }

@@ -8,6 +8,7 @@
 #include "args.h"
 #include "commands.h"
 #include "filter_args.h"
+#include "fusion_args.h"
 #include "index_args.h"
 #include "json_output.h"
 #include "snippet.h"
@@ -73,9 +74,9 @@ void print_text(const SearchResult& r, std::string_view query) {
 
 int run_search(const std::vector<std::string>& argv) {
     std::set<std::string> option_names = {"index",   "top-k",  "complexity",  "rerank",        "recompute-share",
-                                          "batch-size", "queries", "model", "threads",  "mode",
-                                          "fusion",  "vector-weight", "keyword-candidates", "precision"};
+                                          "batch-size", "queries", "model", "threads",  "mode", "precision"};
     option_names.merge(filter_option_names());
+    option_names.merge(fusion_option_names());
     Args args(argv, option_names, {"help", "h", "json", "no-recompute"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
@@ -97,15 +98,7 @@ int run_search(const std::vector<std::string>& argv) {
         if (!mode) throw Error("--mode must be vector, keyword or hybrid, not '" + args.get("mode") + "'");
         options.mode = *mode;
     }
-    if (args.has("fusion")) {
-        const auto fusion = parse_fusion(args.get("fusion"));
-        if (!fusion) throw Error("--fusion must be rrf or convex, not '" + args.get("fusion") + "'");
-        options.fusion = *fusion;
-    }
-    options.vector_weight = args.get_double("vector-weight", options.vector_weight);
-    if (!(options.vector_weight >= 0 && options.vector_weight <= 1)) throw Error("--vector-weight must be in [0, 1]");
-    options.keyword_candidates = args.get_size("keyword-candidates", options.keyword_candidates);
-    if (options.keyword_candidates > 10000) throw Error("--keyword-candidates must be at most 10000");
+    apply_fusion_args(args, options);
     options.filter = filter_from_args(args);
     if (options.top_k == 0 || options.top_k > 10000) throw Error("--top-k must be between 1 and 10000");
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");

@@ -114,6 +114,30 @@ TEST(EvalCli, AllModesGiveOneObjectEach) {
     EXPECT_EQ(modes, (std::vector<std::string>{"vector", "keyword", "hybrid"}));
 }
 
+TEST(EvalCli, FusionListsRunHybridOncePerPair) {
+    EvalIndex t;
+    const auto queries = t.write("q.tsv", "q1\t" + t.texts[3] + "\n");
+    const auto qrels = t.write("qrels.txt", "q1 0 r3 1\n");
+    auto run = run_cli("eval" + t.index + " --queries " + queries.string() + " --qrels " + qrels.string() +
+                       " --mode hybrid --fusion rrf,convex --vector-weight 0.25,1 --json -k 10" + t.model +
+                       " --threads 1 2>/dev/null");
+    ASSERT_EQ(run.status, 0) << run.out;
+    std::istringstream lines(run.out);
+    std::string line;
+    std::vector<std::string> seen;
+    while (std::getline(lines, line)) {
+        const auto j = nlohmann::json::parse(line);
+        EXPECT_EQ(j["mode"], "hybrid");
+        seen.push_back(j["fusion"].get<std::string>() + " " + std::to_string(j["vector_weight"].get<double>()));
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{"rrf 0.250000", "rrf 1.000000", "convex 0.250000", "convex 1.000000"}));
+    // A weight outside [0, 1] in the list is refused by name.
+    run = run_cli("eval" + t.index + " --queries " + queries.string() + " --qrels " + qrels.string() +
+                  " --mode hybrid --vector-weight 0.5,2" + t.model + " 2>&1");
+    EXPECT_EQ(run.status, 1);
+    EXPECT_NE(run.out.find("--vector-weight must be in [0, 1]"), std::string::npos) << run.out;
+}
+
 TEST(EvalCli, BadInputIsNamed) {
     EvalIndex t;
     const auto queries = t.write("q.tsv", "q1\tquick fox\n");
