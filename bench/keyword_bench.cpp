@@ -1,6 +1,6 @@
 // Keyword index benchmark: size against the compressed passages, build time, and BM25 scoring time per query.
 //
-//   keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD (9)]
+//   keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD (19)]
 //
 // PASSAGES.jsonl: one JSON object per line with a "text" field (bench/make_wordnet.py writes one). The passages
 // go through the real passage store writer and the keyword segment builder into a temporary index file; the
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     size_t limit = SIZE_MAX, queries = 300;
-    int level = 9;
+    int level = keyword::SegmentBuilder::kZstdLevel;
     unsigned seed = 42;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     store::PassageStoreWriter passages;
     uint64_t raw = 0;
     for (size_t i = 0; i < texts.size(); ++i) {
-        builder.add_text(texts[i]);
+        builder.add_text(texts[i], keyword::TermStyle::prose);
         passages.add(std::to_string(i), texts[i], "{}");
         raw += texts[i].size();
     }

@@ -18,6 +18,7 @@ packages=(
     libgtest-dev                       # tests
     libpoppler-cpp-dev                 # PDF text, page by page (leann build over PDFs)
     libre2-dev                         # linear-time regular expressions (leann grep)
+    libstemmer-dev                     # Snowball English stemming of prose for the keyword index
     libcpp-httplib-dev libssl-dev      # HTTP client (leann ask; https with OpenSSL; the serve tests' client)
     clang libclang-rt-14-dev           # optional: the libFuzzer build of tests/fuzz (-DLEANN_FUZZ=ON)
     wordnet-base                       # real text (WordNet glosses) for the end-to-end index test and leann eval sets

@@ -146,7 +146,7 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     for (const Document& d : documents) {
         passages.add(d.id, d.text, d.metadata);
         hashes.push_back(text_hash(d.text));
-        keywords.add_text(d.text);
+        keywords.add_passage(d.text, d.metadata);
     }
 
     index::Info info;

@@ -312,10 +312,10 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
         for (size_t begin = 0; begin < n; begin += kBatch) {
             std::vector<uint32_t> ids;
             for (size_t v = begin; v < std::min(n, begin + kBatch); ++v) ids.push_back(uint32_t(v));
-            for (const auto& p : x.passages.get_many(ids)) all.add_text(p.text);
+            for (const auto& p : x.passages.get_many(ids)) all.add_passage(p.text, p.metadata);
         }
-        for (const auto& m : change.moves) all.add_text(m.document.text);
-        for (const auto& d : change.inserts) all.add_text(d.text);
+        for (const auto& m : change.moves) all.add_passage(m.document.text, m.document.metadata);
+        for (const auto& d : change.inserts) all.add_passage(d.text, d.metadata);
         out.add_section(keyword::kKeywordSection, all.encode());
     } else {
         if (join_keywords)
@@ -324,8 +324,8 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
                                                     x.context.deleted, x.file.path().string()));
         if (added > 0) {
             keyword::SegmentBuilder fresh{uint32_t(n)};
-            for (const auto& m : change.moves) fresh.add_text(m.document.text);
-            for (const auto& d : change.inserts) fresh.add_text(d.text);
+            for (const auto& m : change.moves) fresh.add_passage(m.document.text, m.document.metadata);
+            for (const auto& d : change.inserts) fresh.add_passage(d.text, d.metadata);
             out.add_section(keyword::kKeywordSection, fresh.encode());
         }
     }
@@ -409,7 +409,7 @@ GenerationStats compact_index(const std::filesystem::path& path, const Index& in
         const auto batch = x.passages.get_many(std::span<const uint32_t>(live).subspan(begin, end - begin));
         for (const auto& p : batch) {
             passages.add(p.id, p.text, p.metadata);
-            keywords.add_text(p.text);
+            keywords.add_passage(p.text, p.metadata);
             if (x.chunk_hashes.empty()) hashes[passages.size() - 1] = text_hash(p.text);
         }
         if (progress) progress("compact", end, live.size());

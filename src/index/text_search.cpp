@@ -95,10 +95,14 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         return r;
     }
     const keyword::KeywordIndex& kw = x.keywords();
-    std::vector<std::string> required;
+    // Each phrase word must be in a hit, exactly (code) or by its stem (prose).
+    std::vector<std::vector<std::string>> required;
     for (const auto& phrase : q.phrases)
         for (const auto& w : phrase)
-            if (!keyword::is_stopword(w) && w.size() <= keyword::kMaxTermBytes) required.push_back(w);
+            if (!keyword::is_stopword(w) && w.size() <= keyword::kMaxTermBytes) {
+                required.push_back({w});
+                if (std::string stem = keyword::stem_term(w); !stem.empty()) required.back().push_back(std::move(stem));
+            }
     keyword::KeywordStats ks;
     keyword::KeywordIndex::Scores scores = kw.score(q.terms, required, &ks);
     // A filter applies to both sides: keyword matches outside it are dropped before the top-k is taken (so there

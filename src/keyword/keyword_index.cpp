@@ -9,6 +9,7 @@
 
 #include "keyword/keyword_tokenizer.h"
 #include "leann/error.h"
+#include "util/json_limits.h"
 
 namespace leann::keyword {
 namespace {
@@ -59,8 +60,18 @@ struct Cursor {
 
 // ---- writing ----
 
-void SegmentBuilder::add_text(std::string_view text) {
-    std::vector<std::string> terms = index_terms(text);
+TermStyle term_style(std::string_view metadata_json) {
+    // Only a "type" key can make a chunk code; most metadata have none, and those skip the parse.
+    if (metadata_json.find("\"type\"") == std::string_view::npos) return TermStyle::prose;
+    const nlohmann::json meta = json_limits::parse_or_discarded(metadata_json);
+    if (!meta.is_object()) return TermStyle::prose;
+    const auto type = meta.find("type");
+    return type != meta.end() && type->is_string() && type->get_ref<const std::string&>() == "code" ? TermStyle::exact
+                                                                                                   : TermStyle::prose;
+}
+
+void SegmentBuilder::add_text(std::string_view text, TermStyle style) {
+    std::vector<std::string> terms = index_terms(text, style);
     const uint32_t node = first_node_ + count();
     add_node(uint32_t(std::min<size_t>(terms.size(), UINT32_MAX)));
     std::sort(terms.begin(), terms.end());
@@ -191,7 +202,7 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
         s->count = c.u32();
         const uint32_t term_count = c.u32();
         if (!c.ok) k.fail(seg_name + ": truncated header");
-        if (version != kSegmentVersion) k.fail(seg_name + ": unknown version " + std::to_string(version));
+        if (version < kOldestSegmentVersion || version > kSegmentVersion) k.fail(seg_name + ": unknown version " + std::to_string(version));
         if (s->first != k.lengths_.size() || uint64_t(s->first) + s->count > nodes)
             k.fail(seg_name + ": covers nodes " + std::to_string(s->first) + ".." +
                    std::to_string(uint64_t(s->first) + s->count) + ", expected to start at " +
@@ -284,24 +295,32 @@ void KeywordIndex::postings_of(const Segment& s, size_t term, std::vector<Postin
              "' have trailing bytes");
 }
 
-KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms, std::span<const std::string> required,
-                                         KeywordStats* stats) const {
+KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
+                                         std::span<const std::vector<std::string>> required, KeywordStats* stats) const {
     Scores out;
     out.score.assign(nodes_, 0.0f);
     KeywordStats st;
-    std::vector<std::string_view> all(terms.begin(), terms.end());
-    std::vector<std::string_view> need;
-    for (const auto& r : required)
-        if (std::find(need.begin(), need.end(), r) == need.end()) need.push_back(r);
-    for (auto r : need)
-        if (std::find(all.begin(), all.end(), r) == all.end()) all.push_back(r);
-    std::vector<uint16_t> found(need.empty() ? 0 : nodes_, 0);
+    // Every distinct term once, with the bit set of the required groups it satisfies.
+    std::vector<std::pair<std::string_view, uint64_t>> all;
+    auto add = [&](std::string_view t, uint64_t bits) {
+        for (auto& [term, mask] : all)
+            if (term == t) {
+                mask |= bits;
+                return;
+            }
+        all.emplace_back(t, bits);
+    };
+    for (const auto& t : terms) add(t, 0);
+    const size_t groups = std::min<size_t>(required.size(), 64);
+    const uint64_t need = groups == 64 ? ~uint64_t{0} : (uint64_t{1} << groups) - 1;
+    for (size_t g = 0; g < groups; ++g)
+        for (const auto& t : required[g]) add(t, uint64_t{1} << g);
+    std::vector<uint64_t> found(groups ? nodes_ : 0, 0);
     std::vector<uint8_t> touched(nodes_, 0);
     std::vector<uint32_t> touched_list;
     std::vector<Posting> postings, live;
     const double avg = std::max(average_length_, 1e-9);
-    for (std::string_view t : all) {
-        const bool is_required = std::find(need.begin(), need.end(), t) != need.end();
+    for (const auto& [t, bits] : all) {
         live.clear();
         for (const auto& seg : segments_) {
             const size_t id = seg->find(t);
@@ -323,12 +342,12 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms, std
                 touched[p.node] = 1;
                 touched_list.push_back(p.node);
             }
-            if (is_required) ++found[p.node];
+            if (bits) found[p.node] |= bits;
         }
     }
     std::sort(touched_list.begin(), touched_list.end());
     for (uint32_t v : touched_list)
-        if (need.empty() || found[v] == need.size()) out.matches.push_back(v);
+        if (groups == 0 || (found[v] & need) == need) out.matches.push_back(v);
     st.matches = out.matches.size();
     if (stats) *stats = st;
     return out;

@@ -20,28 +20,42 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keyword/keyword_tokenizer.h"
 #include "store/index_file.h"
 
 namespace leann::keyword {
 
 constexpr uint32_t kKeywordSection = store::fourcc("KWIX");
-constexpr uint32_t kSegmentVersion = 1;
+/// Version 2: prose chunks' plain words are stemmed terms (keyword_tokenizer.h); version 1 (still read) has only
+/// exact terms. Queries look up both forms, so segments of both versions mix in one index.
+constexpr uint32_t kSegmentVersion = 2;
+constexpr uint32_t kOldestSegmentVersion = 1;
 constexpr uint64_t kMaxSegmentBytes = uint64_t{1} << 32;  // decompressed; a bound on what a corrupt header asks for
 constexpr double kBm25K1 = 1.2;
 constexpr double kBm25B = 0.75;
+
+/// How a chunk is tokenized, from its metadata (a JSON object as text): exact for code (`"type": "code"`, which
+/// ingest writes for source files and a record may carry), prose stemming for everything else.
+TermStyle term_style(std::string_view metadata_json);
 
 /// Collects the postings of a range of nodes and encodes one segment. Nodes are added in ascending order.
 class SegmentBuilder {
 public:
     explicit SegmentBuilder(uint32_t first_node) : first_node_(first_node) {}
-    /// Node first_node + count(): its terms from index_terms(text). An empty text (a deleted node) matches nothing.
-    void add_text(std::string_view text);
+    /// Node first_node + count(): its terms from index_terms(text, style). An empty text (a deleted node) matches
+    /// nothing.
+    void add_text(std::string_view text, TermStyle style);
+    /// The same, the style chosen from the chunk's metadata (term_style).
+    void add_passage(std::string_view text, std::string_view metadata_json) { add_text(text, term_style(metadata_json)); }
     /// Node first_node + count() with a known length; add its postings with add_posting.
     void add_node(uint32_t length);
     void add_posting(const std::string& term, uint32_t node, uint32_t tf);
     uint32_t count() const { return uint32_t(lengths_.size()); }
     /// The segment (a zstd frame), docs/format.md.
-    std::vector<std::byte> encode(int zstd_level = 9) const;
+    /// Level 19: postings are near-incompressible varints, but the level gains 2-4% over 9 (bench/README.md,
+    /// "Keyword search") for about 5 s per 100K chunks, paid by builds, compactions and segment merges.
+    std::vector<std::byte> encode(int zstd_level = kZstdLevel) const;
+    static constexpr int kZstdLevel = 19;
 
 private:
     uint32_t first_node_;
@@ -65,12 +79,14 @@ public:
                              std::span<const uint8_t> deleted, const std::string& file);
 
     /// BM25 score of every node for `terms` (0 where none matches, and for deleted nodes), and the matching live
-    /// nodes, ascending. With `required`, only nodes containing every one of those terms count as matches.
+    /// nodes, ascending. With `required` (groups of alternative terms, e.g. a phrase word's exact and stemmed
+    /// terms), only nodes holding a term of every group count as matches; groups past the 64th are not checked
+    /// (a pre-filter: the caller verifies phrases on the text).
     struct Scores {
         std::vector<float> score;        // by node
         std::vector<uint32_t> matches;   // ascending
     };
-    Scores score(std::span<const std::string> terms, std::span<const std::string> required = {},
+    Scores score(std::span<const std::string> terms, std::span<const std::vector<std::string>> required = {},
                  KeywordStats* stats = nullptr) const;
 
     /// Decodes every posting (leann verify): FormatError when one is out of range.

@@ -1,7 +1,10 @@
 #include "keyword/keyword_tokenizer.h"
 
+#include <libstemmer.h>
+
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <span>
 #include <unordered_set>
 
@@ -106,11 +109,36 @@ const std::unordered_set<std::string_view>& stopwords() {
     return set;
 }
 
+bool is_ascii_letters(std::string_view folded) {
+    return !folded.empty() &&
+           std::all_of(folded.begin(), folded.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
+}
+
+/// One Snowball English stemmer per thread (a stemmer object is not thread-safe).
+struct StemmerDeleter {
+    void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+};
+
 }  // namespace
+
+std::string stem_term(std::string_view folded) {
+    if (!is_ascii_letters(folded)) return {};
+    thread_local std::unique_ptr<sb_stemmer, StemmerDeleter> stemmer(sb_stemmer_new("english", nullptr));
+    std::string out(1, kStemMarker);
+    const sb_symbol* stem = stemmer ? sb_stemmer_stem(stemmer.get(), reinterpret_cast<const sb_symbol*>(folded.data()),
+                                                      int(folded.size()))
+                                    : nullptr;
+    if (!stem) {
+        out.append(folded);  // no stemmer (out of memory): the word itself, still marked as a prose term
+        return out;
+    }
+    out.append(reinterpret_cast<const char*>(stem), size_t(sb_stemmer_length(stemmer.get())));
+    return out;
+}
 
 bool is_stopword(std::string_view folded) { return stopwords().count(folded) > 0; }
 
-std::vector<std::string> index_terms(std::string_view text) {
+std::vector<std::string> index_terms(std::string_view text, TermStyle style) {
     std::vector<std::string> terms;
     std::vector<std::pair<size_t, size_t>> parts;
     std::string whole;
@@ -128,7 +156,13 @@ std::vector<std::string> index_terms(std::string_view text) {
             }
             return;
         }
-        if (whole.size() <= kMaxTermBytes && !is_stopword(whole)) terms.push_back(whole);
+        if (whole.size() > kMaxTermBytes || is_stopword(whole)) return;
+        if (style == TermStyle::prose)
+            if (std::string stem = stem_term(whole); !stem.empty()) {
+                terms.push_back(std::move(stem));
+                return;
+            }
+        terms.push_back(whole);
     });
     return terms;
 }
@@ -146,8 +180,11 @@ KeywordQuery parse_query(std::string_view query) {
     KeywordQuery q;
     std::unordered_set<std::string> seen;
     auto add_terms = [&](std::string_view part) {
-        for (auto& t : index_terms(part))
+        for (auto& t : index_terms(part)) {
+            std::string stem = stem_term(t);  // empty for compounds' wholes, digits, non-ASCII words
             if (seen.insert(t).second) q.terms.push_back(std::move(t));
+            if (!stem.empty() && seen.insert(stem).second) q.terms.push_back(std::move(stem));
+        }
     };
     size_t pos = 0;
     while (pos < query.size()) {

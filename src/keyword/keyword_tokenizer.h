@@ -7,7 +7,12 @@
 // split at '_' and '-', between a lowercase letter and an uppercase one (getUser -> get, user), before the last
 // capital of a capital run followed by a lowercase letter (HTTPServer -> http, server) and between letters and
 // digits (utf8 -> utf, 8). The 33 English stopwords of Lucene's classic list are dropped as single terms (never a
-// whole compound word), and so are terms over kMaxTermBytes. No stemming (bench/README.md, "Keyword search").
+// whole compound word), and so are terms over kMaxTermBytes.
+// Prose is stemmed, code is not (bench/README.md, "Keyword search": stemming lifts keyword nDCG@10 on prose and
+// lowers it on code): in TermStyle::prose a word of ASCII letters only is indexed as its English Snowball stem
+// behind the marker kStemMarker ("promised" -> "~promis"); compound words, their parts and words with digits or
+// other letters stay exact. A query looks up each such word both ways (parse_query), so prose chunks match by stem,
+// code chunks by the exact word, and neither counts twice.
 // All functions are pure and thread-safe.
 #pragma once
 
@@ -19,9 +24,17 @@
 namespace leann::keyword {
 
 constexpr size_t kMaxTermBytes = 64;  // longer terms (hashes, base64, minified code) are not indexed
+constexpr char kStemMarker = '~';     // first byte of a stemmed prose term (never part of an exact term)
+
+/// How a chunk's words become terms: exactly (code), or with plain words stemmed (prose).
+enum class TermStyle { exact, prose };
 
 /// The terms of `text` in order of appearance, duplicates kept (a term's count is its frequency).
-std::vector<std::string> index_terms(std::string_view text);
+std::vector<std::string> index_terms(std::string_view text, TermStyle style = TermStyle::exact);
+
+/// The stemmed term of a folded plain word ("promised" -> "~promis"); empty when `folded` is not made of ASCII
+/// letters only (such words are never stemmed).
+std::string stem_term(std::string_view folded);
 
 /// The folded whole words of `text` in order, nothing dropped and nothing split: what phrase matching compares.
 std::vector<std::string> words(std::string_view text);
@@ -37,7 +50,8 @@ struct KeywordQuery {
     bool empty() const { return terms.empty(); }
 };
 
-/// Splits `query` into terms and "quoted phrases" (an unmatched quote quotes to the end).
+/// Splits `query` into terms and "quoted phrases" (an unmatched quote quotes to the end). Terms are the exact terms
+/// followed, for each plain word, by its stemmed term (stem_term) when that is new.
 KeywordQuery parse_query(std::string_view query);
 
 /// True when `text_words` (from words()) holds `phrase` as a contiguous run.

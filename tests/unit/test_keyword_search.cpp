@@ -61,9 +61,28 @@ TEST(KeywordTokenizer, FoldsUnicodeCase) {
     EXPECT_EQ(index_terms("bad \xff\xfe bytes"), (Terms{"bad", "bytes"}));
 }
 
+TEST(KeywordTokenizer, ProseIsStemmedCodeIsNot) {
+    using keyword::TermStyle;
+    EXPECT_EQ(index_terms("Promised promises", TermStyle::prose), (Terms{"~promis", "~promis"}));
+    EXPECT_EQ(index_terms("Promised promises", TermStyle::exact), (Terms{"promised", "promises"}));
+    // Compound words, their parts, digits and non-ASCII words stay exact in prose; stopwords are dropped first.
+    EXPECT_EQ(index_terms("the running_tests of utf8 écoles", TermStyle::prose),
+              (Terms{"running_tests", "running", "tests", "utf8", "utf", "8", "écoles"}));
+    EXPECT_EQ(keyword::stem_term("connection"), "~connect");
+    EXPECT_EQ(keyword::stem_term("x86"), "");
+    EXPECT_EQ(keyword::stem_term("café"), "");
+    // Chunks are code only when their metadata says so.
+    EXPECT_EQ(keyword::term_style(R"({"source":"a.py","type":"code","language":"python"})"), TermStyle::exact);
+    EXPECT_EQ(keyword::term_style(R"({"source":"a.md","type":"markdown"})"), TermStyle::prose);
+    EXPECT_EQ(keyword::term_style("{}"), TermStyle::prose);
+    EXPECT_EQ(keyword::term_style(R"({"type": 3})"), TermStyle::prose);
+    EXPECT_EQ(keyword::term_style(R"(not json "type")"), TermStyle::prose);
+}
+
 TEST(KeywordTokenizer, QueriesAndPhrases) {
     const keyword::KeywordQuery q = keyword::parse_query("fox \"Lazy  dog!\" the");
-    EXPECT_EQ(q.terms, (Terms{"fox", "lazy", "dog"}));
+    // Each plain word is looked up exactly (code) and by its marked stem (prose).
+    EXPECT_EQ(q.terms, (Terms{"fox", "~fox", "lazy", "~lazi", "dog", "~dog"}));
     ASSERT_EQ(q.phrases.size(), 1u);
     EXPECT_EQ(q.phrases[0], (Terms{"lazy", "dog"}));
     EXPECT_TRUE(keyword::contains_phrase(keyword::words("the LAZY, dog sleeps"), q.phrases[0]));
@@ -79,10 +98,10 @@ double bm25(double tf, double len, double avg, double n, double df) {
 
 TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
     keyword::SegmentBuilder first(0);
-    first.add_text("apple banana apple");
-    first.add_text("banana cherry");
+    first.add_text("apple banana apple", keyword::TermStyle::exact);
+    first.add_text("banana cherry", keyword::TermStyle::exact);
     keyword::SegmentBuilder second(2);
-    second.add_text("cherry date elderberry apple");
+    second.add_text("cherry date elderberry apple", keyword::TermStyle::exact);
     const auto s1 = first.encode(), s2 = second.encode();
     const std::vector<std::span<const std::byte>> segments = {s1, s2};
     std::vector<uint8_t> deleted(1, 0);
@@ -101,8 +120,13 @@ TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
     const Terms two{"banana", "cherry"};
     s = k.score(two);
     EXPECT_NEAR(s.score[1], bm25(1, 2, 3, 3, 2) * 2, 1e-5);
-    const Terms need{"cherry"};
+    const std::vector<Terms> need{{"cherry"}};
     EXPECT_EQ(k.score(two, need).matches, (std::vector<uint32_t>{1, 2}));
+    // A required group is met by any of its terms; every group must be met.
+    const std::vector<Terms> either{{"cherry", "apple"}};
+    EXPECT_EQ(k.score(two, either).matches, (std::vector<uint32_t>{0, 1, 2}));
+    const std::vector<Terms> both{{"cherry"}, {"apple", "durian"}};
+    EXPECT_EQ(k.score(two, both).matches, (std::vector<uint32_t>{2}));
     // Node 0 deleted: N, the average length and df count live nodes only.
     deleted[0] = 1;
     const auto live = keyword::KeywordIndex::load(segments, 3, deleted, "mem");
@@ -374,6 +398,70 @@ TEST(KeywordSearch, VersionTwoFilesOpenAndGetAKeywordIndexOnTheirFirstUpdate) {
     r = index.search("whales", o);
     ASSERT_EQ(r.hits.size(), 1u);
     EXPECT_EQ(r.hits[0].id, "r3");
+}
+
+// Prose chunks match by stem, code chunks only by the exact word; phrases hold either way.
+TEST(KeywordSearch, ProseMatchesByStemCodeByExactWord) {
+    testing::TempDir dir;
+    auto encoder = tiny();
+    const std::vector<Document> docs = {
+        {"p1", "Keepers lit the lighthouses every night", R"({"source":"notes.md","type":"markdown"})"},
+        {"c1", "def light_houses(): return lighthouses", R"({"source":"a.py","type":"code","language":"python"})"},
+        {"c2", "lighthouse = Lighthouse()", R"({"source":"b.py","type":"code","language":"python"})"},
+        {"r1", "a record about boats", "{}"}};
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(dir.path() / "i.leann", docs, *encoder, build);
+    Index index = Index::open(dir.path() / "i.leann");
+    index.attach_encoder(encoder);
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    auto ids = [&](std::string_view query) {
+        std::set<std::string> out;
+        for (const Hit& h : index.search(query, o).hits) out.insert(h.id);
+        return out;
+    };
+    EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"p1", "c2"}));
+    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"p1", "c1"}));
+    EXPECT_EQ(ids("boat"), (std::set<std::string>{"r1"}));  // records without a type are prose
+    EXPECT_EQ(ids("\"lit the lighthouse\""), std::set<std::string>{});  // a phrase is word for word
+    EXPECT_EQ(ids("\"lit the lighthouses\""), (std::set<std::string>{"p1"}));
+}
+
+// A version-3 file written before prose stemming (KWIX segment version 1, exact terms only) keeps working: its
+// chunks match by their exact words, an update's new segment is stemmed, and compaction stems everything.
+TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
+    testing::TempDir dir;
+    const fs::path golden = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "index_v3" / "v3.leann";
+    const fs::path path = dir.path() / "index.leann";
+    fs::copy_file(golden, path);
+    auto encoder = tiny();
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    auto ids = [&](std::string_view query) {
+        Index index = Index::open(path);
+        index.attach_encoder(encoder);
+        EXPECT_NO_THROW(index.verify());
+        std::set<std::string> out;
+        for (const Hit& h : index.search(query, o).hits) out.insert(h.id);
+        return out;
+    };
+    EXPECT_EQ(Index::open(path).stats().format_version, 3u);
+    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1"}));
+    EXPECT_EQ(ids("lighthouse"), std::set<std::string>{});  // no stems in a version-1 segment
+    WriterOptions wo;
+    wo.auto_compact = false;
+    {
+        IndexWriter writer(path, encoder, wo);
+        const std::vector<Document> one = {{"r3", "lighthouse keepers", "{}"}};
+        writer.upsert(one);
+    }
+    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+    {
+        IndexWriter writer(path, encoder, wo);
+        writer.compact();
+    }
+    EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"docs/a.md:1", "r3"}));
 }
 
 TEST(SearchMode, CliModeFlag) {
