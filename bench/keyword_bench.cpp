@@ -4,7 +4,7 @@
 //
 // PASSAGES.jsonl: one JSON object per line with a "text" field (bench/make_wordnet.py writes one). The passages
 // go through the real passage store writer and the keyword segment builder into a temporary index file; the
-// sections' sizes are read back from it. Queries are 1-3 words drawn from random passages (seeded). Scoring time
+// sections' sizes are read back from it. Queries are 1-3 words drawn from random passages (seeded), parsed as a search parses them. Scoring time
 // is score() (decode postings, BM25 over the live nodes) plus the top-10 selection, per query.
 #include <algorithm>
 #include <chrono>
@@ -86,12 +86,15 @@ int main(int argc, char** argv) {
     std::mt19937 rng(seed);
     std::vector<std::vector<std::string>> query_terms;
     while (query_terms.size() < queries) {
-        const auto words = keyword::index_terms(texts[rng() % texts.size()]);
+        const auto words = keyword::words(texts[rng() % texts.size()]);
         if (words.empty()) continue;
-        std::vector<std::string> q;
+        std::string text;
         const size_t len = 1 + rng() % 3;
-        for (size_t i = 0; i < len; ++i) q.push_back(words[rng() % words.size()]);
-        query_terms.push_back(std::move(q));
+        for (size_t i = 0; i < len; ++i) text += words[rng() % words.size()] + " ";
+        // As a search parses it: each plain word exactly and by its stem.
+        keyword::KeywordQuery q = keyword::parse_query(text);
+        if (q.empty()) continue;
+        query_terms.push_back(std::move(q.terms));
     }
     std::vector<double> ms;
     size_t postings = 0, matches = 0;

@@ -22,7 +22,8 @@ Query sets (the ground truth is the source itself: which function a docstring or
 Query targets are drawn (seeded) among functions whose first docstring sentence has 4 to 40 words.
 
 Writes (generated, not committed):
-  <out>/corpus.jsonl                 {"id": "<module>:<qualname>", "text": code, "path", "line", "module"}
+  <out>/corpus.jsonl                 {"id": "<module>:<qualname>", "text": code, "path", "line", "module",
+                                      "type": "code"} (code: the keyword index does not stem it, as for .py files)
   <out>/docstring/queries.tsv        qid<TAB>text      <out>/docstring/qrels.tsv   BEIR TSV (with header)
   <out>/identifier/queries.tsv       qid<TAB>text      <out>/identifier/qrels.tsv  BEIR TSV (with header)
 """
@@ -133,7 +134,7 @@ def main():
     with open(os.path.join(args.out, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for r in kept:
             f.write(json.dumps({"id": r["id"], "text": r["text"], "path": r["path"], "line": r["line"],
-                                "module": r["module"]}, ensure_ascii=False) + "\n")
+                                "module": r["module"], "type": "code"}, ensure_ascii=False) + "\n")
 
     def typed_name(r):
         return r["qualname"] if "." in r["qualname"] else r["module"] + "." + r["qualname"]

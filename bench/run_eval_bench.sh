@@ -9,7 +9,7 @@
 #
 # Inputs (Debian packages, see scripts/setup.sh): python3.11 (/usr/lib/python3.11), wordnet-base. Everything
 # generated goes under bench/data/eval (sets, indexes) and bench/results/eval (one JSONL file per query set: the
-# `leann eval --json` objects, one per mode). Indexes are built once and reused; delete bench/data/eval/SET/index
+# `leann eval --json` objects, one per mode). Indexes are built once and reused; delete bench/data/eval/SET/index.leann
 # to rebuild. Keyword and hybrid modes need a library with keyword search (issue 11); before it, --mode is ignored
 # by the library and every mode gives the vector ranking.
 set -euo pipefail
@@ -26,9 +26,9 @@ mkdir -p "$data" "$results"
 [ -f "$data/wordnet/corpus.jsonl" ] || python3 bench/make_wordnet_eval.py --out "$data/wordnet"
 
 for set in pycode wordnet; do
-    if [ ! -f "$data/$set/index/index.leann" ]; then
+    if [ ! -f "$data/$set/index.leann" ]; then
         echo "building $set ..." >&2
-        "$leann" build --index "$data/$set/index" --docs "$data/$set/corpus.jsonl" --threads "$threads" \
+        "$leann" build --index "$data/$set/index.leann" --docs "$data/$set/corpus.jsonl" --threads "$threads" \
             > "$results/build_$set.json"   # the build summary (seconds, stage_seconds, bytes)
     fi
 done
@@ -44,7 +44,7 @@ for run in "${runs[@]}"; do
     read -r name set queries qrels <<< "$run"
     out="$results/$name.jsonl"
     echo "eval $name ($mode) ..." >&2
-    "$leann" eval --index "$data/$set/index" --queries "$queries" --qrels "$qrels" --mode "$mode" -k 10,100 \
+    "$leann" eval --index "$data/$set/index.leann" --queries "$queries" --qrels "$qrels" --mode "$mode" -k 10,100 \
         --json --threads "$threads" > "$out.tmp"
     if [ "$mode" != all ] && [ -f "$out" ]; then
         # Keep the other modes' lines of an earlier run; replace this mode's.
