@@ -11,6 +11,9 @@
         --corpus code --configs 256/32 128/32 192/32 256/0
     python3 bench/chunk_bench.py rescore        # metrics again from the saved search output (after edits)
     python3 bench/chunk_bench.py table          # markdown table of bench/results/chunking.json
+    # search modes (issue 11) on both sets at the default chunking: one index per corpus, vector / keyword /
+    # hybrid (and --fusions/--weights variants), written as `leann eval --json` objects for summarize_eval.py
+    LEANN_HOME=... python3 bench/chunk_bench.py modes --leann build/bin/leann --corpus prose
 
 Options: --work DIR (scratch: queries, indexes' JSON output; default /tmp/chunkbench), --results FILE
 (default bench/results/chunking.json), --threads N (default 2), --top-k (default 10), --force.
@@ -57,6 +60,7 @@ import html.parser
 import importlib
 import inspect
 import json
+import math
 import os
 import random
 import re
@@ -466,9 +470,55 @@ def cmd_table(a):
         print(f"\n{c}: {q['count']} queries ({q['candidates']} candidates); skipped {q['skipped']}")
 
 
+def cmd_modes(a):
+    """Default chunking, one index per corpus; each search mode (and hybrid variant) over the queries, scored as
+    nDCG@10 with the query's relevant regions as one document: 1 / log2(1 + rank of the first relevant hit).
+    Output: bench/results/eval/pydoc-<corpus>.jsonl, one `leann eval --json`-shaped object per run."""
+    leann, env = a.leann, dict(os.environ)
+    truth = json.load(open(os.path.join(a.work, f"{a.corpus}_truth.json")))
+    name = f"chunkbench-{a.corpus}-default"
+    if not a.keep or subprocess.run([leann, "stats", name, "--json"], env=env, capture_output=True).returncode:
+        t = time.time()
+        p = subprocess.run([leann, "build", name, "--docs", *corpus_paths(a.corpus), "--threads", str(a.threads),
+                            "--force"], env=env, capture_output=True, text=True)
+        if p.returncode:
+            sys.exit(f"build failed: {p.stderr}")
+        print(f"{a.corpus}: built in {time.time() - t:.0f} s", flush=True)
+    qfile = os.path.join(a.work, f"{a.corpus}_queries.tsv")
+    runs = [("vector", []), ("keyword", [])]
+    for fusion in a.fusions:
+        for w in a.weights:
+            runs.append(("hybrid", ["--fusion", fusion, "--vector-weight", str(w)]))
+    out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "eval",
+                            f"{'pydoc' if a.corpus == 'prose' else 'glibc'}-{a.corpus}.jsonl")
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, "w") as out:
+        for mode, extra in runs:
+            t = time.time()
+            p = subprocess.run([leann, "search", name, "--queries", qfile, "--json", "--top-k", str(a.top_k),
+                                "--threads", str(a.threads), "--mode", mode, *extra], env=env, capture_output=True,
+                               text=True)
+            if p.returncode:
+                sys.exit(f"search failed: {p.stderr}")
+            m, ranks = score(truth, p.stdout.splitlines())
+            per_query = [{"query_id": q, "ndcg@10": (1.0 / math.log2(1 + r)) if r else 0.0,
+                          "mrr@10": (1.0 / r) if r else 0.0} for q, r in sorted(ranks.items())]
+            obj = {"mode": mode, "index": name, "ndcg@10": sum(x["ndcg@10"] for x in per_query) / len(per_query),
+                   "mrr@10": m["mrr@10"], "hit@10": m["hit@10"], "queries": len(per_query),
+                   "seconds": round(time.time() - t, 1), "per_query": per_query}
+            if mode == "hybrid":
+                obj.update({"fusion": extra[1], "vector_weight": float(extra[3])})
+            out.write(json.dumps(obj) + "\n")
+            out.flush()
+            print(f"{a.corpus} {mode} {' '.join(extra)}: nDCG@10 {obj['ndcg@10']:.4f} MRR@10 {m['mrr@10']:.4f} "
+                  f"({obj['seconds']} s)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cmd", choices=["prepare", "run", "rescore", "table"])
+    ap.add_argument("cmd", choices=["prepare", "run", "rescore", "table", "modes"])
+    ap.add_argument("--fusions", nargs="+", default=["rrf"], help="modes: hybrid fusions to run")
+    ap.add_argument("--weights", nargs="+", type=float, default=[0.5], help="modes: hybrid vector weights to run")
     ap.add_argument("--work", default="/tmp/chunkbench")
     ap.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "results", "chunking.json"))
@@ -490,6 +540,8 @@ def main():
         cmd_run(a)
     elif a.cmd == "rescore":
         cmd_rescore(a)
+    elif a.cmd == "modes":
+        cmd_modes(a)
     else:
         cmd_table(a)
 
