@@ -1,16 +1,17 @@
 """Filtered search for the Python front ends (``Collection.query``, ``LeannSearcher.search``).
 
 The library filters during the search (``SearchOptions.filter.where``): the top-k of the matching records, found
-without ranking the others. The dialect's own predicate (where.py) then checks those few hits, so its semantics
-hold where the library's differ; a dropped hit makes the search ask the library for more, until k hits pass or
-every match was seen.
+without ranking the others. It gets the part of the filter it can apply with the dialect's answer or more
+(where.py: ``library_where``, ``metadata_filters_where``); the dialect's own predicate then checks the few hits, so
+its semantics hold where the library's differ, and conditions the library has no equivalent for (Chroma's
+``$ne``/``$nin``, which match records without the field; the reference's ``contains``, ``starts_with``,
+``ends_with``; ``where_document``) are checked there too. A dropped hit makes the search ask the library for more,
+until k hits pass or every match was seen.
 
-Two cases stay in Python, evaluated over the hits of ever wider unfiltered searches (the cost grows as the filter
-gets more selective): filters with no library equivalent (``where_document``; the reference's ``contains``,
-``starts_with``, ``ends_with``; Chroma's ``$ne``/``$nin``, which match records without the field), and filters
-the library refuses (``FilterError``: a field no record has, or holding other types). For the second, a field no
-record has matches nothing in Chroma and in the reference, so the records are checked once first and an empty
-answer costs no search.
+Without a library part, the predicate runs over the hits of ever wider unfiltered searches (the cost grows as the
+filter gets more selective). That is also the answer when the library refuses the filter (``FilterError``: a field
+no record has, or holding other types), which in Chroma and the reference matches nothing: the records are checked
+once first, so an empty answer costs no search.
 """
 
 from __future__ import annotations

@@ -177,56 +177,60 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float, bool))
 
 
+def _library_operand(op_name: str, operand: Any) -> bool:
+    """Whether the library takes this operand (else the condition stays in Python)."""
+    if op_name in ("$in", "$nin", "in", "not_in"):
+        return bool(operand) and all(_scalar(x) for x in operand)
+    if op_name in ("$gt", "$gte", "$lt", "$lte", "<", "<=", ">", ">="):
+        return _scalar(operand) and not isinstance(operand, bool)
+    return _scalar(operand)
+
+
 def metadata_filters_where(filters: Mapping[str, Any] | None) -> Optional[str]:
-    """The library's where (JSON text) for the reference's ``metadata_filters``, or None when an operator has no
-    equivalent there (contains, starts_with, ends_with) or an operand is not a string, number or boolean: those
-    filters are evaluated in Python over the hits of wider searches."""
+    """The library's where (JSON text) for the reference's ``metadata_filters``: every condition with a library
+    equivalent (== != < <= > >= in not_in is_true is_false), ANDed; the others (contains, starts_with, ends_with)
+    are left to the Python check of the hits. None when no condition has one."""
     compile_metadata_filters(filters)  # the dialect's own checks first: ValueError naming the part
-    if not filters:
-        return None
     clauses = []
-    for field, conditions in filters.items():
+    for field, conditions in (filters or {}).items():
         if not isinstance(conditions, Mapping):
             conditions = {"==": conditions}
         for op_name, operand in conditions.items():
             translate = _REFERENCE_WHERE.get(op_name)
-            if translate is None:
-                return None
-            if op_name in ("in", "not_in"):
-                if not operand or not all(_scalar(x) for x in operand):
-                    return None
-            elif op_name not in ("is_true", "is_false") and not _scalar(operand):
-                return None
-            if op_name in ("<", "<=", ">", ">=") and isinstance(operand, bool):
-                return None
-            clauses.append({field: translate(operand)})
+            if translate is not None and (op_name in ("is_true", "is_false") or _library_operand(op_name, operand)):
+                clauses.append({field: translate(operand)})
+    if not clauses:
+        return None
     return json.dumps(clauses[0] if len(clauses) == 1 else {"$and": clauses}, ensure_ascii=False)
 
 
-def _library_compatible(where: Mapping[str, Any]) -> bool:
+def _relax(where: Mapping[str, Any]) -> Optional[dict]:
+    """The part of a Chroma where the library can filter on with Chroma's answer or more (None: no part). $ne and
+    $nin match records without the field in Chroma and not in the library: they are left out, as is every operand
+    the library does not take; under $and that drops one condition, under $or the whole $or."""
+    parts = []
     for key, condition in where.items():
         if key in ("$and", "$or"):
-            if not all(_library_compatible(p) for p in condition):
-                return False
+            subs = [_relax(p) for p in condition]
+            if key == "$or" and any(sub is None for sub in subs):
+                continue
+            subs = [sub for sub in subs if sub is not None]
+            if subs:
+                parts.append(subs[0] if len(subs) == 1 else {key: subs})
         elif isinstance(condition, Mapping):
             (op_name, operand), = condition.items()
-            if op_name in ("$ne", "$nin"):
-                return False  # a record without the field matches here, in the library it matches nothing
-            if op_name in ("$in", "$nin"):
-                if not operand or not all(_scalar(x) for x in operand):
-                    return False
-            elif not _scalar(operand) or (op_name in ("$gt", "$gte", "$lt", "$lte") and isinstance(operand, bool)):
-                return False
-        elif not _scalar(condition):
-            return False
-    return True
+            if op_name not in ("$ne", "$nin") and _library_operand(op_name, operand):
+                parts.append({key: {op_name: operand}})
+        elif _scalar(condition):
+            parts.append({key: condition})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 def library_where(where: Mapping[str, Any] | None) -> Optional[str]:
-    """Chroma's ``where`` as the library's where (JSON text: the same syntax), or None when the library's answer
-    could leave out records this dialect matches ($ne and $nin match records without the field here) or an operand
-    is not a string, number or boolean: such filters are evaluated in Python over the hits of wider searches."""
+    """Chroma's ``where`` as the library's where (JSON text, the same syntax): the conditions the library can
+    apply with Chroma's answer or more (the Python check of the hits drops the rest), or None when none can."""
     compile_where(where)  # ValueError naming the part
-    if not where or not _library_compatible(where):
-        return None
-    return json.dumps(where, ensure_ascii=False)
+    relaxed = _relax(where) if where else None
+    return None if relaxed is None else json.dumps(relaxed, ensure_ascii=False)
