@@ -63,7 +63,8 @@ def test_filter_binding_and_filter_error(collection):
     index = collection._current().index
     hits = index.search("fox dog", options).hits
     assert [h.id for h in hits] == ["r137"]
-    assert index.matching(leann.Filter(where='{"tag": "ten"}')) == list(range(0, N, 10))
+    nodes = index.matching(leann.Filter(where='{"tag": "ten"}'))
+    assert nodes == sorted(nodes) and {index.document(v).id for v in nodes} == {f"r{i}" for i in range(0, N, 10)}
     # A field no record has: the library refuses it, naming the field; FilterError is both kinds of error.
     options.filter.where = '{"colour": "red"}'
     with pytest.raises(leann.FilterError, match="unknown field 'colour'") as raised:
@@ -153,12 +154,14 @@ def test_modes(collection, searcher):
     # "record 321" appears word for word in one record only: keyword search finds it first.
     keyword = collection.query(query_texts=["321"], n_results=3, mode="keyword")
     assert keyword["ids"][0][0] == "r321"
-    hybrid = collection.query(query_texts=["record 321"], n_results=3, mode="hybrid", where={"n": {"$gte": 300}})
+    # Hybrid, keyword side weighted 0.7: the one keyword match outranks anything the vector side alone can rank.
+    hybrid = collection.query(query_texts=["321"], n_results=3, mode="hybrid", vector_weight=0.3,
+                              where={"n": {"$gte": 300}})
     assert hybrid["ids"][0][0] == "r321" and all(m["n"] >= 300 for m in hybrid["metadatas"][0])
     filtered = collection.query(query_texts=["record"], n_results=4, mode="keyword", where={"group": "g5"})
     assert len(filtered["ids"][0]) == 4 and all(m["group"] == "g5" for m in filtered["metadatas"][0])
     assert searcher.search("321", top_k=2, mode="keyword")[0].id == "r321"
-    assert searcher.search("record 321", top_k=2, mode="hybrid", fusion="convex", vector_weight=0.3)[0].id == "r321"
+    assert searcher.search("321", top_k=2, mode="hybrid", fusion="convex", vector_weight=0.3)[0].id == "r321"
     with pytest.raises(ValueError, match="mode must be one of"):
         collection.query(query_texts=["x"], mode="fuzzy")
     with pytest.raises(ValueError, match="needs query_texts"):

@@ -78,10 +78,14 @@ def test_build_update_embed_search_release_the_gil(tmp_path, tiny_model):
         built, _ = counter.advance_during(leann.Index.build, path, documents, encoder, options)
         embedded, _ = counter.advance_during(encoder.encode, TEXTS, "passage")
 
+        # Updates need an index the writer made (Index.build's has no record manifest).
         writer_options = leann.WriterOptions()
         writer_options.build = options
+        living = tmp_path / "living.leann"
         more = [leann.Document(f"u{i}", text + " updated") for i, text in enumerate(TEXTS[:400])]
-        with leann.IndexWriter(path, encoder, writer_options) as writer:
+        with leann.IndexWriter(living, encoder, writer_options) as writer:
+            writer.upsert(documents)
+        with leann.IndexWriter(living, encoder, writer_options) as writer:
             updated, _ = counter.advance_during(writer.upsert, more)
 
         index = leann.Index.open(path)
