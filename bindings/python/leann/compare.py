@@ -159,7 +159,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         comparison = compare_chroma(args.path, args.index, args.collection, args.k, args.queries, args.model)
     except (_core.Error, ValueError) as error:
-        print(f"leann compare: {error}", file=sys.stderr)
+        message = str(error)
+        print(f"leann compare: {message.removeprefix('compare: ')}", file=sys.stderr)
         return 1
     print(json.dumps(asdict(comparison)) if args.json else format_table(comparison))
     return 0

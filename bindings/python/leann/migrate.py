@@ -206,7 +206,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         report = migrate_chroma(args.path, args.collection, args.to, args.output, args.model,
                                 log=(lambda *a: print(*a, file=sys.stderr)) if args.json else print)
     except (_core.Error, ValueError) as error:
-        print(f"leann migrate: {error}", file=sys.stderr)
+        message = str(error)
+        print(f"leann migrate: {message.removeprefix('migrate: ')}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(asdict(report)))
