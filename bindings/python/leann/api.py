@@ -275,8 +275,9 @@ class LeannSearcher:
                mode: str = "vector", fusion: str = "rrf", vector_weight: float = 0.5,
                **kwargs: Any) -> list[SearchResult]:
         """The ``top_k`` best texts for ``query``. ``complexity``: search list size (None: the library's automatic
-        choice). ``metadata_filters``: the reference's filter dict ({"field": {"==": value}}, ...), applied by the
-        library during the search when every operator has a library equivalent (docs/python.md, "Filters").
+        choice). ``metadata_filters``: the reference's filter dict ({"field": {"==": value}}, ...); the library
+        applies its conditions during the search, contains/starts_with/ends_with are checked in Python
+        (docs/python.md, "Filters").
         ``mode``: "vector" (default), "keyword" (BM25 over the index's keyword index) or "hybrid" (both, fused by
         ``fusion``, "rrf" or "convex", the vector side weighted ``vector_weight``)."""
         if use_grep:
