@@ -23,8 +23,8 @@ extern char** environ;
 namespace leann::cli {
 namespace {
 
-constexpr const char* migrate_usage = R"(Usage: leann migrate chroma PATH [--collection NAME] [--to NAME | --output FILE]
-                     [--model MODEL] [--json]
+constexpr const char* migrate_usage = R"(Usage: leann migrate chroma PATH [--collection NAME]
+                     [--to NAME | --output FILE] [--model MODEL] [--json]
 
 Migrates a Chroma collection (a chromadb persistent folder) to a LEANN index: ids, documents, metadata; Chroma's
 stored embeddings are reused when they come from the index's model (checked on a sample), else every document is
@@ -41,8 +41,8 @@ Runs the Python package (python -m leann.migrate) with $LEANN_PYTHON, else pytho
 the leann and chromadb packages (pip install leann chromadb).
 )";
 
-constexpr const char* compare_usage = R"(Usage: leann compare chroma PATH [--collection NAME] --index NAME|PATH [-k 10] [--queries N]
-                     [--json]
+constexpr const char* compare_usage = R"(Usage: leann compare chroma PATH --index NAME|PATH [--collection NAME]
+                     [-k 10] [--queries N] [--json]
 
 Compares a Chroma collection with a LEANN index of the same records (e.g. made by leann migrate), side by side:
 size on disk, recall@k of the index's results against Chroma's own query results for sample queries (documents
@@ -92,7 +92,9 @@ int run_program(const std::vector<std::string>& argv, bool quiet) {
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
 
     // The child decides what Ctrl-C means (Python removes its temporary files); this process waits for it.
-    struct sigaction ignore {}, old_int {}, old_term {};
+    struct sigaction ignore = {};
+    struct sigaction old_int = {};
+    struct sigaction old_term = {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ignore, &old_int);
     sigaction(SIGTERM, &ignore, &old_term);

@@ -33,18 +33,18 @@ void bind_filter(nb::module_& m) {
                        "(leann/filter.h). A filtered search returns the top-k of the matching chunks, never fewer "
                        "than k when at least k match.")
         .def(nb::init<>())
-        .def("__init__",
-             [](Filter* self, std::vector<std::string> paths, std::vector<std::string> exclude_paths,
-                std::vector<std::string> types, std::vector<std::string> languages,
-                std::optional<int64_t> modified_after, std::optional<int64_t> modified_before, std::string where) {
-                 new (self) Filter{std::move(paths),     std::move(exclude_paths), std::move(types),
-                                   std::move(languages), modified_after,           modified_before,
-                                   std::move(where)};
-             },
-             nb::kw_only(), nb::arg("paths") = std::vector<std::string>(),
-             nb::arg("exclude_paths") = std::vector<std::string>(), nb::arg("types") = std::vector<std::string>(),
-             nb::arg("languages") = std::vector<std::string>(), nb::arg("modified_after") = nb::none(),
-             nb::arg("modified_before") = nb::none(), nb::arg("where") = "")
+        .def(
+            "__init__",
+            [](Filter* self, std::vector<std::string> paths, std::vector<std::string> exclude_paths,
+               std::vector<std::string> types, std::vector<std::string> languages,
+               std::optional<int64_t> modified_after, std::optional<int64_t> modified_before, std::string where) {
+                new (self) Filter{std::move(paths), std::move(exclude_paths), std::move(types), std::move(languages),
+                                  modified_after,   modified_before,          std::move(where)};
+            },
+            nb::kw_only(), nb::arg("paths") = std::vector<std::string>(),
+            nb::arg("exclude_paths") = std::vector<std::string>(), nb::arg("types") = std::vector<std::string>(),
+            nb::arg("languages") = std::vector<std::string>(), nb::arg("modified_after") = nb::none(),
+            nb::arg("modified_before") = nb::none(), nb::arg("where") = "")
         .def_rw("paths", &Filter::paths, "Path globs; a chunk matches when its source path matches any of them.")
         .def_rw("exclude_paths", &Filter::exclude_paths, "Path globs; a chunk whose source matches never matches.")
         .def_rw("types", &Filter::types, "File types as ingest records them (code, markdown, text, html, pdf, jsonl).")
@@ -55,8 +55,9 @@ void bind_filter(nb::module_& m) {
                 "A Chroma-style where object over the chunks' metadata, as JSON text ('' = none). A field no "
                 "chunk has raises FilterError.")
         .def("empty", &Filter::empty)
-        .def("check", [](const Filter& f) { check_filter(f); },
-             "Checks the syntax (globs, where operators and operand types) without an index; raises FilterError.")
+        .def(
+            "check", [](const Filter& f) { check_filter(f); },
+            "Checks the syntax (globs, where operators and operand types) without an index; raises FilterError.")
         .def("__repr__", [](const Filter& f) {
             return std::string("<Filter ") + (f.empty() ? "empty" : f.where.empty() ? "paths/types" : f.where) + ">";
         });

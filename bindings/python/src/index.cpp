@@ -99,7 +99,8 @@ void bind_results(nb::module_& m) {
         .def_ro("hits", &SearchResult::hits)
         .def_ro("stats", &SearchResult::stats)
         .def_ro("seconds", &SearchResult::seconds)
-        .def_ro("notes", &SearchResult::notes, "What the caller should know (e.g. a keyword query searched by vector).");
+        .def_ro("notes", &SearchResult::notes,
+                "What the caller should know (e.g. a keyword query searched by vector).");
 
     nb::class_<IndexModel>(m, "IndexModel", "The model an index records.")
         .def_ro("name", &IndexModel::name)
@@ -187,7 +188,8 @@ void bind_index(nb::module_& m) {
                 nb::gil_scoped_release unlocked;
                 return index.search(query, options);
             },
-            nb::arg("query"), nb::arg("options") = SearchOptions(), "Embeds the query (vector and hybrid modes) and searches; FilterError for a bad options.filter.")
+            nb::arg("query"), nb::arg("options") = SearchOptions(),
+            "Embeds the query (vector and hybrid modes) and searches; FilterError for a bad options.filter.")
         .def(
             "search_vector",
             [](const Index& index, const Vector& query, const SearchOptions& options) {
