@@ -21,5 +21,7 @@ int run_remove(const std::vector<std::string>& args);
 int run_serve(const std::vector<std::string>& args);
 int run_mcp(const std::vector<std::string>& args);
 int run_ask(const std::vector<std::string>& args);
+int run_migrate(const std::vector<std::string>& args);  // cmd_python.cpp: runs the Python package
+int run_compare(const std::vector<std::string>& args);
 
 }  // namespace leann::cli

@@ -34,6 +34,11 @@ Commands:
   mcp                      Model Context Protocol server on stdio (for Claude Code and other MCP clients)
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
+  migrate chroma PATH      move a Chroma collection into an index (--collection, --to; verified, reported)
+  compare chroma PATH --index NAME
+                           size, recall@k against Chroma's results, and latency, side by side
+                           (migrate and compare run the Python package: $LEANN_PYTHON or python3 with
+                           the leann and chromadb packages)
   model list               list the models in the model cache
   model info NAME          show a model's dimensions, pooling, normalisation, max length,
                            parameter count and content hash
@@ -85,6 +90,8 @@ int main(int argc, char** argv) {
         if (command == "serve") return leann::cli::run_serve(command_args);
         if (command == "mcp") return leann::cli::run_mcp(command_args);
         if (command == "ask") return leann::cli::run_ask(command_args);
+        if (command == "migrate") return leann::cli::run_migrate(command_args);
+        if (command == "compare") return leann::cli::run_compare(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
         return 2;
     } catch (const leann::cli::Interrupted&) {

@@ -73,9 +73,10 @@ void Searcher::rank_exactly(std::vector<Hit>& hits, VectorSource& source, const 
 }
 
 std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, const float* query,
-                                const SearchParams& params, SearchStats& stats) {
+                                const SearchParams& params, SearchStats& stats, const RerankExtras* extras) {
     // PQ distance of every allowed node, the best max(rerank, top_k) kept (top_k without recomputation), then the
-    // exact re-rank: the filtered analogue of the PQ walk, without the walk's misses.
+    // exact re-rank: the filtered analogue of the PQ walk, without the walk's misses. The extras (hybrid search's
+    // keyword candidates) that the filter allows join the re-rank, as in the walk.
     const size_t keep = params.recompute ? std::max(params.rerank, params.top_k) : params.top_k;
     ctx_.pq->distance_table(query, ctx_.metric, table_.data());
     const size_t code_size = ctx_.pq->code_size();
@@ -93,9 +94,23 @@ std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, 
     }
     std::vector<Hit> hits;
     for (; !best.empty(); best.pop()) hits.push_back({best.top().node, best.top().distance});
+    if (extras != nullptr && !extras->nodes.empty()) {
+        if (++epoch_ == 0) {
+            std::fill(visited_.begin(), visited_.end(), 0);
+            epoch_ = 1;
+        }
+        for (const Hit& h : hits) visited_[h.node] = epoch_;
+        for (uint32_t v : extras->nodes)
+            if (v < ctx_.graph.nodes && visited_[v] != epoch_ && bit(filter.allowed, v) && !is_deleted(v)) {
+                visited_[v] = epoch_;
+                const uint8_t* code = ctx_.codes.data() + size_t(v) * code_size;
+                hits.push_back({v, orderable(ctx_.pq->distance(table_.data(), code))});
+                ++stats.pq_distances;
+            }
+    }
     std::sort(hits.begin(), hits.end(), hit_order);
     rank_exactly(hits, source, query, params, stats);
-    if (hits.size() > params.top_k) hits.resize(params.top_k);
+    if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
     return hits;
 }
 
@@ -122,7 +137,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     if (filter != nullptr) {
         const double m = double(filter->count);
         if (filter->count <= 4 * L || m * m <= double(L) * double(g.nodes)) {
-            std::vector<Hit> hits = scan(*filter, source, query, params, stats);
+            std::vector<Hit> hits = scan(*filter, source, query, params, stats, extras);
             if (stats_out) *stats_out = stats;
             return hits;
         }
@@ -289,7 +304,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
     if (filter != nullptr && hits.size() < std::min(params.top_k, filter->count)) {
         // The walk could not reach enough allowed nodes (a part of the graph cut off from the entry point): scan.
-        hits = scan(*filter, source, query, params, stats);
+        hits = scan(*filter, source, query, params, stats, extras);
     }
     if (stats_out) *stats_out = stats;
     return hits;

@@ -76,7 +76,7 @@ public:
 private:
     bool is_deleted(uint32_t node) const;
     std::vector<Hit> scan(const NodeFilter& filter, VectorSource& source, const float* query,
-                          const SearchParams& params, SearchStats& stats);
+                          const SearchParams& params, SearchStats& stats, const RerankExtras* extras);
     void rank_exactly(std::vector<Hit>& hits, VectorSource& source, const float* query, const SearchParams& params,
                       SearchStats& stats);
 

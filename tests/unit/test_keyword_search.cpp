@@ -255,6 +255,33 @@ TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
     EXPECT_EQ(r.hits.size(), 5u);  // the five topic-2 chunks: the filter admits nothing else
 }
 
+// Hybrid search with a filter the direct scan answers (few allowed chunks): the keyword candidates still join the
+// exact re-rank and the fusion, so a chunk only the keyword side finds is not lost.
+TEST(KeywordSearch, HybridWithAFilterKeepsKeywordOnlyHits) {
+    testing::TempDir dir;
+    auto encoder = tiny();
+    std::vector<Document> docs = corpus();
+    for (size_t i = 0; i < docs.size(); ++i) docs[i].metadata = "{\"topic\": " + std::to_string(i % 8) + "}";
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(dir.path() / "i.leann", docs, *encoder, build);
+    Index index = Index::open(dir.path() / "i.leann");
+    index.attach_encoder(encoder);
+    SearchOptions o;
+    o.mode = SearchMode::hybrid;
+    o.vector_weight = 0.3;  // the one keyword match outranks whatever the vector side alone ranks first
+    o.filter.where = R"({"topic": {"$in": [1, 2]}})";  // d17 is topic 1; ten chunks allowed
+    for (size_t k : {1, 3}) {
+        o.top_k = k;
+        for (HybridFusion fusion : {HybridFusion::rrf, HybridFusion::convex}) {
+            o.fusion = fusion;
+            const SearchResult r = index.search("frobnicateWidgetCache", o);
+            ASSERT_EQ(r.hits.size(), k);
+            EXPECT_EQ(r.hits[0].id, "d17") << "top_k " << k << " fusion " << fusion_name(fusion);
+        }
+    }
+}
+
 TEST(KeywordSearch, UpdatesKeepTheKeywordIndexCurrent) {
     testing::TempDir dir;
     const fs::path path = dir.path() / "i.leann";

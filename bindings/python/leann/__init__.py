@@ -9,7 +9,8 @@ Three layers, all in this package:
 * a Chroma-shaped vector store: ``PersistentClient`` and its collections; adapters for LangChain
   (``leann.langchain``) and LlamaIndex (``leann.llama_index``) are imported on demand.
 
-Library errors are ``leann.Error`` (a RuntimeError) and its subclasses, carrying the library's message.
+Library errors are ``leann.Error`` (a RuntimeError) and its subclasses, carrying the library's message
+(``leann.FilterError``, a bad filter, is also a ValueError).
 Importing the package changes no process-wide state (BLAS threads, PDF handlers).
 """
 
@@ -18,9 +19,12 @@ from ._core import (
     Document,
     Encoder,
     Error,
+    Filter,
+    FilterError,
     FormatError,
     GraphOptions,
     Hit,
+    HybridFusion,
     Index,
     IndexLockedError,
     IndexModel,
@@ -30,6 +34,7 @@ from ._core import (
     ModelError,
     ModelInfo,
     NotFoundError,
+    SearchMode,
     SearchOptions,
     SearchResult as NativeSearchResult,
     SearchStats,
@@ -37,6 +42,8 @@ from ._core import (
     WriterOptions,
     __version__,
     default_model_name,
+    filter_from_json,
+    glob_match,
     index_path_for_argument,
     index_path_for_name,
     index_root,
@@ -45,16 +52,20 @@ from ._core import (
     model_cache_dir,
     read_model_info,
     resolve_model,
+    where_from_expression,
+    where_from_expressions,
 )
 from .api import LeannBuilder, LeannChat, LeannSearcher, SearchResult
 from .models import encoder as load_encoder
 from .store import Collection, DuplicateIDError, PersistentClient
 
 __all__ = [
-    "BuildOptions", "Collection", "Document", "DuplicateIDError", "Encoder", "Error", "FormatError", "GraphOptions",
-    "Hit", "Index", "IndexLockedError", "IndexModel", "IndexStats", "IndexWriter", "LeannBuilder", "LeannChat",
-    "LeannSearcher", "Metric", "ModelError", "ModelInfo", "NativeSearchResult", "NotFoundError", "PersistentClient",
-    "SearchOptions", "SearchResult", "SearchStats", "UpdateStats", "WriterOptions", "__version__",
-    "default_model_name", "index_path_for_argument", "index_path_for_name", "index_root", "installed_models",
-    "leann_home", "load_encoder", "model_cache_dir", "read_model_info", "resolve_model",
+    "BuildOptions", "Collection", "Document", "DuplicateIDError", "Encoder", "Error", "Filter", "FilterError",
+    "FormatError", "GraphOptions", "Hit", "HybridFusion", "Index", "IndexLockedError", "IndexModel", "IndexStats",
+    "IndexWriter", "LeannBuilder", "LeannChat", "LeannSearcher", "Metric", "ModelError", "ModelInfo",
+    "NativeSearchResult", "NotFoundError", "PersistentClient", "SearchMode", "SearchOptions", "SearchResult",
+    "SearchStats", "UpdateStats", "WriterOptions", "__version__", "default_model_name", "filter_from_json",
+    "glob_match", "index_path_for_argument", "index_path_for_name", "index_root", "installed_models", "leann_home",
+    "load_encoder", "model_cache_dir", "read_model_info", "resolve_model", "where_from_expression",
+    "where_from_expressions",
 ]

@@ -23,9 +23,9 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from . import _core, models
+from . import _core, filtered_search, models
 from .chat import chat_model
-from .where import compile_metadata_filters
+from .where import compile_metadata_filters, metadata_filters_where
 
 PathLike = Union[str, os.PathLike]
 
@@ -272,9 +272,14 @@ class LeannSearcher:
                prune_ratio: float = 0.0, recompute_embeddings: Optional[bool] = None,
                pruning_strategy: str = "global", expected_zmq_port: Optional[int] = None,
                metadata_filters: Optional[dict] = None, batch_size: int = 0, use_grep: bool = False,
+               mode: str = "vector", fusion: str = "rrf", vector_weight: float = 0.5,
                **kwargs: Any) -> list[SearchResult]:
         """The ``top_k`` best texts for ``query``. ``complexity``: search list size (None: the library's automatic
-        choice). ``metadata_filters``: the reference's filter dict ({"field": {"==": value}}, ...)."""
+        choice). ``metadata_filters``: the reference's filter dict ({"field": {"==": value}}, ...); the library
+        applies its conditions during the search, contains/starts_with/ends_with are checked in Python
+        (docs/python.md, "Filters").
+        ``mode``: "vector" (default), "keyword" (BM25 over the index's keyword index) or "hybrid" (both, fused by
+        ``fusion``, "rrf" or "convex", the vector side weighted ``vector_weight``)."""
         if use_grep:
             raise ValueError("use_grep=True is not supported by LeannSearcher.search")
         if beam_width != 1 or prune_ratio != 0.0 or pruning_strategy != "global" or expected_zmq_port is not None:
@@ -287,29 +292,23 @@ class LeannSearcher:
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         recompute = self._recompute if recompute_embeddings is None else recompute_embeddings
-        keep = compile_metadata_filters(metadata_filters) if metadata_filters else None
-        live = 0
-        if keep is not None:
-            stats = self._index.stats()
-            live = stats.chunks - stats.deleted
-        want = top_k if keep is None else min(live, max(4 * top_k, 32))
-        while True:
-            options = _core.SearchOptions()
-            options.top_k = want
-            options.complexity = max(complexity, want) if complexity else 0
+        keep_metadata = compile_metadata_filters(metadata_filters) if metadata_filters else None
+        keep = (lambda metadata, _text: keep_metadata(metadata)) if keep_metadata else None
+        where = metadata_filters_where(metadata_filters) if metadata_filters else None
+        base = filtered_search.search_options(complexity or 0, mode, fusion, vector_weight)
+
+        def make_options(want: int) -> _core.SearchOptions:
+            options = base(want)
             options.recompute = recompute
             if batch_size > 0:
                 options.batch_size = batch_size
-            hits = self._index.search(query, options).hits
-            results = []
-            for hit in hits:
-                metadata = json.loads(hit.metadata)
-                if keep is None or keep(metadata):
-                    results.append(SearchResult(hit.id, hit.score, hit.text, metadata))
-            # HOOK (library metadata filters, branch flt): pass the filter in SearchOptions instead of widening.
-            if keep is None or len(results) >= top_k or want >= live or len(hits) < want:
-                return results[:top_k]
-            want = min(live, want * 4)
+            return options
+
+        def records():
+            return ((json.loads(doc.metadata), doc.text) for _node, doc in self._index.documents())
+
+        hits = filtered_search.search(self._index, query, top_k, make_options, keep, where, records)
+        return [SearchResult(hit.id, hit.score, hit.text, metadata) for hit, metadata in hits]
 
     def cleanup(self) -> None:
         """Nothing to stop (no embedding server); kept for the reference's API."""

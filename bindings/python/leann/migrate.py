@@ -44,27 +44,33 @@ class MigrationReport:
     checks: list[str] = field(default_factory=list)
 
 
-def _folder_bytes(path: Path) -> int:
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _read_chroma(path: Path, collection: Optional[str]):
+def open_chroma(path: Path, collection: Optional[str], command: str = "migrate"):
+    """(name, chromadb collection) of ``collection`` (None: the only one) in the Chroma folder ``path``."""
     try:
         import chromadb
     except ImportError:
-        raise _core.Error("migrate: the chromadb package is needed to read a Chroma folder (pip install chromadb)") \
-            from None
+        raise _core.Error(f"{command}: the chromadb package is needed to read a Chroma folder (pip install "
+                          f"chromadb)") from None
     client = chromadb.PersistentClient(path=str(path))
     names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
     if collection is None:
         if len(names) != 1:
-            raise _core.Error(f"migrate: {path} holds {len(names)} collections ({', '.join(names) or 'none'}); "
+            raise _core.Error(f"{command}: {path} holds {len(names)} collections ({', '.join(names) or 'none'}); "
                               f"choose one with --collection")
         collection = names[0]
     elif collection not in names:
-        raise _core.NotFoundError(f"migrate: no collection {collection!r} in {path} (it has: "
+        raise _core.NotFoundError(f"{command}: no collection {collection!r} in {path} (it has: "
                                   f"{', '.join(names) or 'none'})")
-    chroma = client.get_collection(collection)
+    return collection, client.get_collection(collection)
+
+
+def _read_chroma(path: Path, collection: Optional[str]):
+    collection, chroma = open_chroma(path, collection)
     ids: list[str] = []
     documents: list[Optional[str]] = []
     metadatas: list[Optional[dict]] = []
@@ -100,7 +106,7 @@ def migrate_chroma(path: os.PathLike | str, collection: Optional[str] = None, to
     name, chroma, ids, documents, metadatas, vectors = _read_chroma(path, collection)
     target = Path(output) if output is not None else Path(_core.index_path_for_name(to or name))
     report = MigrationReport(collection=name, target=str(target), records=len(ids),
-                             chroma_bytes=_folder_bytes(path))
+                             chroma_bytes=folder_bytes(path))
     if not ids:
         raise _core.Error(f"migrate: collection {name!r} is empty: nothing to migrate")
     missing = [i for i, d in zip(ids, documents) if not isinstance(d, str) or not d.strip()]
@@ -200,7 +206,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         report = migrate_chroma(args.path, args.collection, args.to, args.output, args.model,
                                 log=(lambda *a: print(*a, file=sys.stderr)) if args.json else print)
     except (_core.Error, ValueError) as error:
-        print(f"leann migrate: {error}", file=sys.stderr)
+        message = str(error)
+        print(f"leann migrate: {message.removeprefix('migrate: ')}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(asdict(report)))

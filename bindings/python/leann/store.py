@@ -25,8 +25,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _core, models
-from .where import compile_where, compile_where_document
+from . import _core, filtered_search, models
+from .where import compile_where, compile_where_document, library_where
 
 OneOrMany = Union[str, Sequence[str]]
 Include = Sequence[str]
@@ -220,9 +220,16 @@ class Collection:
 
     def query(self, query_embeddings: Any = None, query_texts: Optional[OneOrMany] = None, n_results: int = 10,
               where: Optional[dict] = None, where_document: Optional[dict] = None,
-              include: Include = ("metadatas", "documents", "distances"), *, complexity: int = 0) -> dict:
+              include: Include = ("metadatas", "documents", "distances"), *, complexity: int = 0,
+              mode: str = "vector", fusion: str = "rrf", vector_weight: float = 0.5) -> dict:
         """Nearest records of each query text (or query embedding, from this collection's model): lists of lists,
-        one per query, best first. ``distances`` are 1 - cosine similarity (Chroma's cosine space)."""
+        one per query, best first. ``distances`` are 1 - cosine similarity (Chroma's cosine space).
+
+        ``where`` is filtered by the library during the search (the top ``n_results`` of the matching records);
+        ``where_document`` is checked in Python (docs/python.md, "Filters"). ``mode``: "vector" (default),
+        "keyword" (BM25 over the index's keyword index; query texts only) or "hybrid" (both fused by ``fusion``,
+        "rrf" or "convex", the vector side weighted ``vector_weight``); their distances are 1 - the fused or BM25
+        score, for ordering only."""
         include = _check_include(include, ("documents", "metadatas", "distances", "embeddings"))
         texts = _as_list(query_texts, "query_texts")
         vectors = None if query_embeddings is None else np.asarray(query_embeddings, dtype=np.float32)
@@ -234,14 +241,20 @@ class Collection:
             raise ValueError(f"query: n_results must be at least 1, got {n_results}")
         keep_meta = compile_where(where)
         keep_text = compile_where_document(where_document)
-        filtered = bool(where) or bool(where_document)
+        keep = (lambda m, t: keep_meta(m) and keep_text(t)) if (where or where_document) else None
+        make_options = filtered_search.search_options(complexity, mode, fusion, vector_weight)
+        if vectors is not None and make_options(1).mode != _core.SearchMode.vector:
+            raise ValueError(f"query: mode {mode!r} needs query_texts (keyword search does not use embeddings)")
+        library = library_where(where)
         snapshot = self._current()
         queries = texts if texts is not None else list(vectors)
         out: dict[str, Any] = {key: [] for key in ("ids", "documents", "metadatas", "distances", "embeddings")}
         for query in queries:
-            hits = [] if snapshot is None else _search(snapshot, query, n_results, complexity,
-                                                      (lambda m, t: keep_meta(m) and keep_text(t)) if filtered
-                                                      else None)
+            hits = [] if snapshot is None else [
+                (hit.id, hit.text, metadata, hit.score)
+                for hit, metadata in filtered_search.search(
+                    snapshot.index, query, n_results, make_options, keep, library,
+                    lambda: ((m, t) for t, m in snapshot.records().values()))]
             out["ids"].append([h[0] for h in hits])
             out["documents"].append([h[1] for h in hits])
             out["metadatas"].append([h[2] or None for h in hits])
@@ -411,35 +424,6 @@ class Collection:
 
     def _count_now(self) -> int:
         return self.count()
-
-
-def _search(snapshot: _Snapshot, query: Any, n_results: int, complexity: int, keep) -> list:
-    """(id, text, metadata, score) of the best records, best first.
-
-    With a filter, the search asks for more candidates until n_results pass it or every record was ranked.
-    HOOK (metadata filters in the library, branch flt): replace this loop by SearchOptions.filter once the library
-    filters during the graph walk; the result is the same, the cost lower for selective filters.
-    """
-    index = snapshot.index
-    stats = index.stats() if keep else None
-    live = max(1, stats.chunks - stats.deleted) if keep else None
-    want = n_results if keep is None else min(live, max(4 * n_results, 32))
-    while True:
-        options = _core.SearchOptions()
-        options.top_k = want
-        options.complexity = max(complexity, want) if complexity else 0
-        result = (index.search(query, options) if isinstance(query, str)
-                  else index.search_vector(np.ascontiguousarray(query, dtype=np.float32), options))
-        hits = []
-        for hit in result.hits:
-            metadata = json.loads(hit.metadata)
-            if keep is None or keep(metadata, hit.text):
-                hits.append((hit.id, hit.text, metadata, hit.score))
-                if len(hits) == n_results:
-                    return hits
-        if keep is None or want >= live or len(result.hits) < want:
-            return hits
-        want = min(live, want * 4)
 
 
 def _check_include(include: Include, allowed: Iterable[str]) -> tuple:

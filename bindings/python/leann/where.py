@@ -9,12 +9,18 @@ Two dialects:
   starts_with ends_with is_true is_false``; several fields are combined with AND).
 
 A malformed filter raises ``ValueError`` naming the part that is wrong. A comparison between values of different
-types (a string against a number) is false, never an error.
+types (a string against a number) is false, never an error. In the reference's dialect a record without the field
+(or with null) fails every operator on it, ``!=``, ``not_in`` and ``is_false`` included, as in the reference.
+
+Searches do not evaluate these over every record: ``library_where`` and ``metadata_filters_where`` translate a
+filter into the library's ``where`` (leann/filter.h), which filters during the search; the predicates here then
+check the few hits (filtered_search.py), so the dialect's semantics hold where the library's differ.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import json
+from typing import Any, Callable, Mapping, Optional
 
 Metadata = Mapping[str, Any]
 
@@ -111,6 +117,7 @@ def compile_where_document(where_document: Mapping[str, Any] | None) -> Callable
     raise ValueError(f"where_document: unknown operator {op!r} (expected $contains, $not_contains, $and, $or)")
 
 
+# Called only for a field that is present and not null (the reference: a missing field fails every filter).
 _REFERENCE_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": _equal,
     "!=": lambda v, o: not _equal(v, o),
@@ -123,8 +130,25 @@ _REFERENCE_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "contains": lambda v, o: isinstance(v, (str, list)) and o in v,
     "starts_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.startswith(o),
     "ends_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.endswith(o),
-    "is_true": lambda v, o: v is not _MISSING and bool(v),
-    "is_false": lambda v, o: v is _MISSING or not bool(v),
+    "is_true": lambda v, o: bool(v),
+    "is_false": lambda v, o: not bool(v),
+}
+
+# The library's where for each operator that has one. The library's result must hold every record the predicate
+# above accepts (the predicate then drops the rest): its equality also finds the string "2020" for the number 2020,
+# so "!=" and "not_in" miss such a record, the one case where the two differ (docs/python.md, "Filters").
+# is_true / is_false: the falsy scalars are false, 0 and ""; an empty list or object value is missed by is_false.
+_REFERENCE_WHERE: dict[str, Callable[[Any], dict]] = {
+    "==": lambda o: {"$eq": o},
+    "!=": lambda o: {"$ne": o},
+    "<": lambda o: {"$lt": o},
+    "<=": lambda o: {"$lte": o},
+    ">": lambda o: {"$gt": o},
+    ">=": lambda o: {"$gte": o},
+    "in": lambda o: {"$in": list(o)},
+    "not_in": lambda o: {"$nin": list(o)},
+    "is_true": lambda o: {"$nin": [False, 0, ""]},
+    "is_false": lambda o: {"$in": [False, 0, ""]},
 }
 
 
@@ -143,5 +167,70 @@ def compile_metadata_filters(filters: Mapping[str, Any] | None) -> Callable[[Met
             if op is None:
                 raise ValueError(f"metadata_filters: unknown operator {op_name!r} for field {field!r} "
                                  f"(expected one of {', '.join(_REFERENCE_OPS)})")
-            clauses.append(lambda m, f=field, op=op, o=operand: op(m.get(f, _MISSING), o))
+            if op_name in ("in", "not_in"):
+                _list_operand(op_name, operand)
+            clauses.append(lambda m, f=field, op=op, o=operand: m.get(f) is not None and op(m[f], o))
     return lambda metadata: all(c(metadata) for c in clauses)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
+
+
+def _library_operand(op_name: str, operand: Any) -> bool:
+    """Whether the library takes this operand (else the condition stays in Python)."""
+    if op_name in ("$in", "$nin", "in", "not_in"):
+        return bool(operand) and all(_scalar(x) for x in operand)
+    if op_name in ("$gt", "$gte", "$lt", "$lte", "<", "<=", ">", ">="):
+        return _scalar(operand) and not isinstance(operand, bool)
+    return _scalar(operand)
+
+
+def metadata_filters_where(filters: Mapping[str, Any] | None) -> Optional[str]:
+    """The library's where (JSON text) for the reference's ``metadata_filters``: every condition with a library
+    equivalent (== != < <= > >= in not_in is_true is_false), ANDed; the others (contains, starts_with, ends_with)
+    are left to the Python check of the hits. None when no condition has one."""
+    compile_metadata_filters(filters)  # the dialect's own checks first: ValueError naming the part
+    clauses = []
+    for field, conditions in (filters or {}).items():
+        if not isinstance(conditions, Mapping):
+            conditions = {"==": conditions}
+        for op_name, operand in conditions.items():
+            translate = _REFERENCE_WHERE.get(op_name)
+            if translate is not None and (op_name in ("is_true", "is_false") or _library_operand(op_name, operand)):
+                clauses.append({field: translate(operand)})
+    if not clauses:
+        return None
+    return json.dumps(clauses[0] if len(clauses) == 1 else {"$and": clauses}, ensure_ascii=False)
+
+
+def _relax(where: Mapping[str, Any]) -> Optional[dict]:
+    """The part of a Chroma where the library can filter on with Chroma's answer or more (None: no part). $ne and
+    $nin match records without the field in Chroma and not in the library: they are left out, as is every operand
+    the library does not take; under $and that drops one condition, under $or the whole $or."""
+    parts = []
+    for key, condition in where.items():
+        if key in ("$and", "$or"):
+            subs = [_relax(p) for p in condition]
+            if key == "$or" and any(sub is None for sub in subs):
+                continue
+            subs = [sub for sub in subs if sub is not None]
+            if subs:
+                parts.append(subs[0] if len(subs) == 1 else {key: subs})
+        elif isinstance(condition, Mapping):
+            (op_name, operand), = condition.items()
+            if op_name not in ("$ne", "$nin") and _library_operand(op_name, operand):
+                parts.append({key: {op_name: operand}})
+        elif _scalar(condition):
+            parts.append({key: condition})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def library_where(where: Mapping[str, Any] | None) -> Optional[str]:
+    """Chroma's ``where`` as the library's where (JSON text, the same syntax): the conditions the library can
+    apply with Chroma's answer or more (the Python check of the hits drops the rest), or None when none can."""
+    compile_where(where)  # ValueError naming the part
+    relaxed = _relax(where) if where else None
+    return None if relaxed is None else json.dumps(relaxed, ensure_ascii=False)

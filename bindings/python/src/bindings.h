@@ -13,6 +13,7 @@ namespace nb = nanobind;
 
 void bind_errors(nb::module_& m);   // leann::Error and subclasses -> leann.Error ... (errors.cpp)
 void bind_encoder(nb::module_& m);  // Encoder, models (encoder.cpp)
+void bind_filter(nb::module_& m);   // Filter, SearchMode, HybridFusion (filter.cpp)
 void bind_index(nb::module_& m);    // Index, options, hits (index.cpp)
 void bind_writer(nb::module_& m);   // IndexWriter (writer.cpp)
 

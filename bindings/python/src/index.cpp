@@ -55,7 +55,16 @@ void bind_options(nb::module_& m) {
         .def_rw("recompute_share", &SearchOptions::recompute_share)
         .def_rw("rerank", &SearchOptions::rerank)
         .def_rw("batch_size", &SearchOptions::batch_size)
-        .def_rw("recompute", &SearchOptions::recompute, "False: PQ-ranked, approximate scores.");
+        .def_rw("recompute", &SearchOptions::recompute, "False: PQ-ranked, approximate scores.")
+        .def_rw("mode", &SearchOptions::mode, "SearchMode: vector (default), keyword (BM25) or hybrid.")
+        .def_rw("fusion", &SearchOptions::fusion, "Hybrid: HybridFusion.rrf (default) or convex.")
+        .def_rw("vector_weight", &SearchOptions::vector_weight,
+                "Hybrid: weight of the vector side in [0, 1]; the keyword side gets 1 - vector_weight.")
+        .def_rw("rrf_k", &SearchOptions::rrf_k, "The constant of reciprocal rank fusion.")
+        .def_rw("keyword_candidates", &SearchOptions::keyword_candidates,
+                "Hybrid: best BM25 hits recomputed with the vector side's re-rank batch (0 = max(top_k, 16)).")
+        .def_rw("filter", &SearchOptions::filter,
+                "Filter: only matching chunks are returned (the top-k of them); empty = all.");
 
     nb::class_<SearchStats>(m, "SearchStats")
         .def_ro("expansions", &SearchStats::expansions)
@@ -63,7 +72,10 @@ void bind_options(nb::module_& m) {
         .def_ro("recomputed", &SearchStats::recomputed)
         .def_ro("lru_hits", &SearchStats::lru_hits)
         .def_ro("hub_hits", &SearchStats::hub_hits)
-        .def_ro("batches", &SearchStats::batches);
+        .def_ro("batches", &SearchStats::batches)
+        .def_ro("keyword_terms", &SearchStats::keyword_terms)
+        .def_ro("keyword_postings", &SearchStats::keyword_postings)
+        .def_ro("keyword_matches", &SearchStats::keyword_matches);
 }
 
 void bind_results(nb::module_& m) {
@@ -86,7 +98,9 @@ void bind_results(nb::module_& m) {
     nb::class_<SearchResult>(m, "SearchResult")
         .def_ro("hits", &SearchResult::hits)
         .def_ro("stats", &SearchResult::stats)
-        .def_ro("seconds", &SearchResult::seconds);
+        .def_ro("seconds", &SearchResult::seconds)
+        .def_ro("notes", &SearchResult::notes,
+                "What the caller should know (e.g. a keyword query searched by vector).");
 
     nb::class_<IndexModel>(m, "IndexModel", "The model an index records.")
         .def_ro("name", &IndexModel::name)
@@ -174,7 +188,8 @@ void bind_index(nb::module_& m) {
                 nb::gil_scoped_release unlocked;
                 return index.search(query, options);
             },
-            nb::arg("query"), nb::arg("options") = SearchOptions(), "Embeds the query and searches.")
+            nb::arg("query"), nb::arg("options") = SearchOptions(),
+            "Embeds the query (vector and hybrid modes) and searches; FilterError for a bad options.filter.")
         .def(
             "search_vector",
             [](const Index& index, const Vector& query, const SearchOptions& options) {
@@ -196,6 +211,15 @@ void bind_index(nb::module_& m) {
             nb::gil_scoped_release unlocked;
             index.verify();
         }, "Checks every checksum and invariant; raises FormatError.")
+        .def(
+            "matching",
+            [](const Index& index, const Filter& filter) {
+                nb::gil_scoped_release unlocked;
+                return index.matching(filter);
+            },
+            nb::arg("filter"),
+            "Live nodes matching the filter, ascending (what a filtered search chooses from); FilterError for a "
+            "bad filter.")
         .def("document", &Index::document, nb::arg("node"), "The passage of a node.")
         .def("live", &Index::live, nb::arg("node"), "False for a deleted node or one out of range.")
         .def(

@@ -16,6 +16,7 @@ NB_MODULE(_core, m) {
     m.attr("__version__") = std::string(leann::version());
     leann::python::bind_errors(m);
     leann::python::bind_encoder(m);
+    leann::python::bind_filter(m);
     leann::python::bind_index(m);
     leann::python::bind_writer(m);
 }

@@ -62,9 +62,14 @@ def test_where_document():
     ({"year": {"in": [2020, 2021]}, "score": {"<": 1}}, True),
     ({"year": {"not_in": [2021]}}, False),
     ({"source": "a.md"}, True),
+    # A field the record lacks (or holds null) fails every operator, as in the reference.
+    ({"missing": {"!=": 1}}, False),
+    ({"missing": {"not_in": [1]}}, False),
+    ({"missing": {"is_false": True}}, False),
+    ({"none": {"is_false": True}}, False),
 ])
 def test_reference_metadata_filters(filters, expected):
-    assert compile_metadata_filters(filters)(RECORD) is expected
+    assert compile_metadata_filters(filters)({**RECORD, "none": None}) is expected
 
 
 def test_reference_metadata_filters_errors():
