@@ -87,13 +87,19 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
     Index::Impl& x = *index.impl_;
     const auto start = std::chrono::steady_clock::now();
     const keyword::KeywordQuery q = keyword::parse_query(query);
-    if (q.empty()) {
+    auto by_vector = [&](std::string note) {
         SearchOptions vector_options = options;
         vector_options.mode = SearchMode::vector;
         SearchResult r = index.search(query, vector_options);
-        r.notes.push_back("the query has no keyword terms (only stopwords or punctuation): searched by vector alone");
+        r.notes.push_back(std::move(note));
         return r;
-    }
+    };
+    if (q.empty()) return by_vector("the query has no keyword terms (only stopwords or punctuation): searched by vector alone");
+    // Hybrid is the default mode, so an index from before the keyword index still answers it (keyword mode, asked
+    // for by name, says why it cannot).
+    if (options.mode == SearchMode::hybrid && !x.file.has(keyword::kKeywordSection))
+        return by_vector("this index has no keyword index (written by an older leann): searched by vector alone; its "
+                         "next update adds one");
     const keyword::KeywordIndex& kw = x.keywords();
     // Each phrase word must be in a hit, exactly (code) or by its stem (prose).
     std::vector<std::vector<std::string>> required;
