@@ -31,7 +31,7 @@ Files:
   --qrels FILE           TREC qrels "qid 0 docid grade" or BEIR TSV "query-id<TAB>corpus-id<TAB>score"
 
 Options:
-  --mode M               vector, keyword, hybrid, or all (each of the three in turn; default: vector)
+  --mode M               vector, keyword, hybrid, or all (each of the three in turn; default: hybrid)
   -k K[,K...]            cut-offs for recall (default: 10,100); nDCG and MRR are at 10
   --doc-field FIELD      a hit's document id is this metadata field (e.g. source for folders of files, or a JSONL
                          field shared by the records of one document); default: the hit's id (a JSONL record's
@@ -125,7 +125,7 @@ int run_eval(const std::vector<std::string>& argv) {
     const std::filesystem::path path = index_path(args, shift);
     if (args.positionals().size() != shift) throw Error("unexpected argument '" + args.positionals()[shift] + "'");
     if (!args.has("queries") || !args.has("qrels")) throw Error("give --queries FILE and --qrels FILE");
-    const std::vector<SearchMode> modes = parse_modes(args.get("mode", "vector"));
+    const std::vector<SearchMode> modes = parse_modes(args.get("mode", std::string(search_mode_name(SearchOptions{}.mode))));
     const std::vector<size_t> ks = parse_cutoffs(args.get("k", "10,100"));
     const std::string doc_field = args.get("doc-field");
     const bool json = args.has("json");

@@ -26,11 +26,11 @@ constexpr const char* search_usage = R"(Usage: leann search NAME "query" [option
 Options:
   --top-k K              results per query (default: 5)
   --mode M               vector (the embedding), keyword (BM25 over the keyword index: exact names and
-                         identifiers, no embedding) or hybrid (both, fused) (default: vector). "Quoted
+                         identifiers, no embedding) or hybrid (both, fused) (default: hybrid). "Quoted
                          phrases" in keyword and hybrid queries must appear word for word in every hit
   --fusion F             hybrid: rrf (reciprocal rank fusion) or convex (weighted normalised scores)
-                         (default: rrf)
-  --vector-weight W      hybrid: weight of the vector ranking in [0, 1]; keyword gets 1 - W (default: 0.5)
+                         (default: convex)
+  --vector-weight W      hybrid: weight of the vector ranking in [0, 1]; keyword gets 1 - W (default: 0.6)
   --keyword-candidates N hybrid: best BM25 hits recomputed with the re-rank batch (default: max(16, top-k))
   --complexity L         search list size; larger finds more, costs more (default: 800, or 64
                          with --recompute-share)

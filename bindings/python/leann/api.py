@@ -272,14 +272,15 @@ class LeannSearcher:
                prune_ratio: float = 0.0, recompute_embeddings: Optional[bool] = None,
                pruning_strategy: str = "global", expected_zmq_port: Optional[int] = None,
                metadata_filters: Optional[dict] = None, batch_size: int = 0, use_grep: bool = False,
-               mode: str = "vector", fusion: str = "rrf", vector_weight: float = 0.5,
+               mode: str = "vector", fusion: Optional[str] = None, vector_weight: Optional[float] = None,
                **kwargs: Any) -> list[SearchResult]:
         """The ``top_k`` best texts for ``query``. ``complexity``: search list size (None: the library's automatic
         choice). ``metadata_filters``: the reference's filter dict ({"field": {"==": value}}, ...); the library
         applies its conditions during the search, contains/starts_with/ends_with are checked in Python
         (docs/python.md, "Filters").
-        ``mode``: "vector" (default), "keyword" (BM25 over the index's keyword index) or "hybrid" (both, fused by
-        ``fusion``, "rrf" or "convex", the vector side weighted ``vector_weight``)."""
+        ``mode``: "vector" (default, as the reference), "keyword" (BM25 over the index's keyword index) or "hybrid"
+        (both, fused by ``fusion``, "rrf" or "convex", the vector side weighted ``vector_weight``; None: the
+        library's measured defaults, convex at 0.6)."""
         if use_grep:
             raise ValueError("use_grep=True is not supported by LeannSearcher.search")
         if beam_width != 1 or prune_ratio != 0.0 or pruning_strategy != "global" or expected_zmq_port is not None:

@@ -27,17 +27,18 @@ Keep = Callable[[dict, str], bool]  # (metadata, text) -> bool
 MakeOptions = Callable[[int], "_core.SearchOptions"]  # top_k -> options (mode, complexity ... set)
 
 
-def search_options(complexity: int, mode: str, fusion: str = "rrf",
-                   vector_weight: float = 0.5) -> MakeOptions:
-    """top_k -> SearchOptions with these settings (ValueError naming a bad one)."""
+def search_options(complexity: int, mode: str, fusion: Optional[str] = None,
+                   vector_weight: Optional[float] = None) -> MakeOptions:
+    """top_k -> SearchOptions with these settings (ValueError naming a bad one); fusion and vector_weight None keep
+    the library's defaults (SearchOptions(): chosen by measurement, bench/README.md)."""
     modes = {"vector": _core.SearchMode.vector, "keyword": _core.SearchMode.keyword,
              "hybrid": _core.SearchMode.hybrid}
     fusions = {"rrf": _core.HybridFusion.rrf, "convex": _core.HybridFusion.convex}
     if mode not in modes:
         raise ValueError(f"mode must be one of {', '.join(modes)}, got {mode!r}")
-    if fusion not in fusions:
+    if fusion is not None and fusion not in fusions:
         raise ValueError(f"fusion must be one of {', '.join(fusions)}, got {fusion!r}")
-    if not 0.0 <= vector_weight <= 1.0:
+    if vector_weight is not None and not 0.0 <= vector_weight <= 1.0:
         raise ValueError(f"vector_weight must be in [0, 1], got {vector_weight!r}")
     if complexity < 0:
         raise ValueError(f"complexity must be at least 0, got {complexity}")
@@ -47,8 +48,10 @@ def search_options(complexity: int, mode: str, fusion: str = "rrf",
         options.top_k = top_k
         options.complexity = max(complexity, top_k) if complexity else 0
         options.mode = modes[mode]
-        options.fusion = fusions[fusion]
-        options.vector_weight = vector_weight
+        if fusion is not None:
+            options.fusion = fusions[fusion]
+        if vector_weight is not None:
+            options.vector_weight = vector_weight
         return options
 
     return make

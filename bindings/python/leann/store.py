@@ -221,15 +221,16 @@ class Collection:
     def query(self, query_embeddings: Any = None, query_texts: Optional[OneOrMany] = None, n_results: int = 10,
               where: Optional[dict] = None, where_document: Optional[dict] = None,
               include: Include = ("metadatas", "documents", "distances"), *, complexity: int = 0,
-              mode: str = "vector", fusion: str = "rrf", vector_weight: float = 0.5) -> dict:
+              mode: str = "vector", fusion: Optional[str] = None, vector_weight: Optional[float] = None) -> dict:
         """Nearest records of each query text (or query embedding, from this collection's model): lists of lists,
         one per query, best first. ``distances`` are 1 - cosine similarity (Chroma's cosine space).
 
         ``where`` is filtered by the library during the search (the top ``n_results`` of the matching records);
         ``where_document`` is checked in Python (docs/python.md, "Filters"). ``mode``: "vector" (default),
         "keyword" (BM25 over the index's keyword index; query texts only) or "hybrid" (both fused by ``fusion``,
-        "rrf" or "convex", the vector side weighted ``vector_weight``); their distances are 1 - the fused or BM25
-        score, for ordering only."""
+        "rrf" or "convex", the vector side weighted ``vector_weight``; None: the library's measured defaults, convex
+        at 0.6); their distances are 1 - the fused or BM25 score, for ordering only. Vector stays the default here
+        (unlike `leann search`) so that distances are Chroma's."""
         include = _check_include(include, ("documents", "metadatas", "distances", "embeddings"))
         texts = _as_list(query_texts, "query_texts")
         vectors = None if query_embeddings is None else np.asarray(query_embeddings, dtype=np.float32)
