@@ -73,11 +73,13 @@ int run_daemon(const std::vector<std::string>& argv) {
     if (pos[0] == "status") return daemon_status(args);
     if (pos[0] == "stop") {
         std::string why;
-        if (const auto pid = daemon::stop(why)) {
-            std::printf("leann daemon: stopped (pid %ld)\n", *pid);
-        } else {
-            std::printf("leann daemon: not stopped: %s\n", why.c_str());
+        if (!daemon::query_status(why)) {
+            std::printf("leann daemon: not running (%s)\n", why.c_str());
+            return 0;
         }
+        const auto pid = daemon::stop(why);
+        if (!pid) throw Error("the daemon did not stop: " + why);
+        std::printf("leann daemon: stopped (pid %ld)\n", *pid);
         return 0;
     }
     if (pos[0] == "run") {

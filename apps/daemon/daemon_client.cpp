@@ -206,7 +206,7 @@ std::optional<DaemonStatus> query_status(std::string& why) {
     try {
         const RuntimePaths paths = prepare_runtime_dir();
         if (!trusted_socket_present(paths.socket)) {
-            why = "no daemon (no socket at " + paths.socket.string() + ")";
+            why = "no socket at " + paths.socket.string();
             return std::nullopt;
         }
         const auto reply = exchange(paths.socket, request_base("status"), connect_deadline * 10, why);

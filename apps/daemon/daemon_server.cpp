@@ -243,10 +243,12 @@ void Server::serve_connection(Fd fd) {
         }
     }
     fd = Fd();
-    wake();
+    // The main loop recomputes its idle deadline once woken; waking under the lock, after the count went down,
+    // means it sees the new count, and that the pipe is still open (the loop waits on this lock before it ends).
     std::lock_guard lock(mutex_);
     --active_;
     last_activity_ = Clock::now();
+    wake();
     done_.notify_all();
 }
 
