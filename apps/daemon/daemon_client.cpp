@@ -28,7 +28,9 @@ constexpr auto start_deadline = std::chrono::seconds(10);
 constexpr auto search_deadline = std::chrono::seconds(120);
 constexpr auto stop_deadline = std::chrono::seconds(30);
 
-void in_process(const std::string& why) { log(LogLevel::info, "searching in-process: " + why); }
+void in_process(const std::string& why) {
+    log(LogLevel::info, "searching in-process: " + why);
+}
 
 json request_base(std::string_view op) {
     return {{"protocol", protocol_version}, {"build", build_id()}, {"env", environment_fingerprint()}, {"op", op}};
@@ -43,7 +45,8 @@ bool start_daemon(const RuntimePaths& paths, std::string& why) {
         char* end = nullptr;
         const double seconds = std::strtod(idle, &end);
         if (end == idle || *end != '\0' || !(seconds > 0 && seconds <= 7 * 86400.0)) {
-            why = "LEANN_DAEMON_IDLE_TIMEOUT must be a number of seconds in (0, 604800], not '" + std::string(idle) + "'";
+            why =
+                "LEANN_DAEMON_IDLE_TIMEOUT must be a number of seconds in (0, 604800], not '" + std::string(idle) + "'";
             return false;
         }
         args.insert(args.end(), {"--idle-timeout", idle});

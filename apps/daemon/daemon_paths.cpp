@@ -79,9 +79,8 @@ std::string build_id() {
     struct stat st;
     // /proc/self/exe names the file this process runs, even after it was replaced on disk.
     if (::stat("/proc/self/exe", &st) == 0)
-        id += " exe " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-              std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-              std::to_string(st.st_mtim.tv_nsec);
+        id += " exe " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) +
+              ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
     return id;
 }
 

@@ -80,7 +80,9 @@ private:
     std::set<std::string> read_;
 };
 
-json optional_json(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json optional_json(const std::optional<int64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
 
 }  // namespace
 
@@ -145,7 +147,8 @@ SearchOptions search_options_from_json(const json& j) {
 json search_result_json(const SearchResult& r) {
     json hits = json::array();
     for (const Hit& h : r.hits)
-        hits.push_back({{"node", h.node}, {"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", h.metadata}});
+        hits.push_back(
+            {{"node", h.node}, {"id", h.id}, {"score", h.score}, {"text", h.text}, {"metadata", h.metadata}});
     const SearchStats& s = r.stats;
     return {{"hits", std::move(hits)},
             {"stats",

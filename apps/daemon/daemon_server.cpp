@@ -80,8 +80,12 @@ json refusal(std::string_view kind, const std::string& message) {
 class Server {
 public:
     Server(const ServerOptions& options, RuntimePaths paths)
-        : options_(options), paths_(std::move(paths)), build_(build_id()), env_(environment_fingerprint()),
-          started_(Clock::now()), last_activity_(started_) {}
+        : options_(options),
+          paths_(std::move(paths)),
+          build_(build_id()),
+          env_(environment_fingerprint()),
+          started_(Clock::now()),
+          last_activity_(started_) {}
 
     int run(Fd listener);
 
@@ -213,8 +217,9 @@ json Server::handle(const json& request) {
     }
     if (env == request.end() || *env != env_) {
         ++refused_;
-        return refusal("stale", "this daemon was started with another environment (leann home, cores or BLAS "
-                                "settings)");
+        return refusal("stale",
+                       "this daemon was started with another environment (leann home, cores or BLAS "
+                       "settings)");
     }
     try {
         json reply = search(request);
@@ -266,7 +271,8 @@ int Server::run(Fd listener) {
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
 
-    const auto idle = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.idle_timeout_s));
+    const auto idle =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.idle_timeout_s));
     std::string reason = "idle for " + seconds_text(options_.idle_timeout_s);
     for (;;) {
         int timeout_ms = -1;

@@ -15,10 +15,10 @@ namespace leann::daemon {
 
 struct ServerOptions {
     double idle_timeout_s = 600;
-    int ready_fd = -1;               // written one byte once the socket listens (or closed on failure), then closed
+    int ready_fd = -1;  // written one byte once the socket listens (or closed on failure), then closed
     size_t max_connections = 8;
-    size_t max_catalogs = 4;         // distinct (model folder, precision) pairs held at once
-    size_t max_open_indexes = 8;     // per catalog
+    size_t max_catalogs = 4;      // distinct (model folder, precision) pairs held at once
+    size_t max_open_indexes = 8;  // per catalog
 };
 
 /// Runs until idle, stopped or signalled; returns the process exit code (0; 3 when another daemon holds the lock).

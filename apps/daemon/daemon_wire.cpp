@@ -161,8 +161,8 @@ bool write_frame(int fd, const nlohmann::json& message, size_t limit, Clock::tim
 std::optional<nlohmann::json> read_frame(int fd, size_t limit, Clock::time_point deadline, std::string& why) {
     unsigned char header[4];
     if (!read_all(fd, reinterpret_cast<char*>(header), 4, deadline, why)) return std::nullopt;
-    const uint32_t n = uint32_t(header[0]) | uint32_t(header[1]) << 8 | uint32_t(header[2]) << 16 |
-                       uint32_t(header[3]) << 24;
+    const uint32_t n =
+        uint32_t(header[0]) | uint32_t(header[1]) << 8 | uint32_t(header[2]) << 16 | uint32_t(header[3]) << 24;
     if (n > limit) {
         why = "a frame of " + std::to_string(n) + " bytes is over the limit of " + std::to_string(limit);
         return std::nullopt;

@@ -3,12 +3,12 @@
 // socket cannot be trusted; status, stop and the idle timeout; the wire's bounds and the messages' round trips.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +28,9 @@ namespace {
 using nlohmann::json;
 using testing::CliRun;
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+std::string quote(const std::string& s) {
+    return "'" + s + "'";
+}
 
 /// A ServeHome (tiny model, index `notes`) and a private runtime folder; commands run with the daemon allowed. The
 /// daemon is stopped when the object goes.
@@ -118,16 +120,17 @@ TEST(Daemon, FirstSearchStartsItAndTheNextAreServedByItWithTheSameResults) {
         const std::string text = "search notes " + quote(query) + " --top-k 3 --model " +
                                  quote(d.home().model_dir().string()) + " 2>/dev/null";
         EXPECT_EQ(d.cli(text).out, d.cli(text + " --no-daemon").out) << query;
-        const CliRun json_out = d.cli("search notes " + quote(query) + " --json --model " +
-                                      quote(d.home().model_dir().string()) + " 2>&1");
-        EXPECT_EQ(std::count(json_out.out.begin(), json_out.out.end(), '\n'), 1) << "nothing on stderr: " << json_out.out;
+        const CliRun json_out =
+            d.cli("search notes " + quote(query) + " --json --model " + quote(d.home().model_dir().string()) + " 2>&1");
+        EXPECT_EQ(std::count(json_out.out.begin(), json_out.out.end(), '\n'), 1)
+            << "nothing on stderr: " << json_out.out;
     }
     EXPECT_EQ(d.status()["requests_served"], 2 + 3 * 3) << "--no-daemon searches did not reach it";
 
     // LEANN_NO_DAEMON does what --no-daemon does.
-    const CliRun env_off = testing::run_shell("LEANN_NO_DAEMON=1 " + d.env().substr(d.env().find("XDG")) +
-                                              LEANN_CLI_PATH + " search notes fox --json --model " +
-                                              quote(d.home().model_dir().string()));
+    const CliRun env_off =
+        testing::run_shell("LEANN_NO_DAEMON=1 " + d.env().substr(d.env().find("XDG")) + LEANN_CLI_PATH +
+                           " search notes fox --json --model " + quote(d.home().model_dir().string()));
     EXPECT_EQ(env_off.status, 0);
     EXPECT_EQ(d.status()["requests_served"], 11);
 
@@ -161,8 +164,8 @@ TEST(Daemon, AKilledDaemonMeansAFreshOneAndNoError) {
     ASSERT_TRUE(wait_for_exit(pid));
     ASSERT_TRUE(std::filesystem::exists(d.socket())) << "a killed daemon leaves its socket behind";
 
-    const CliRun r = d.cli("search notes 'quick fox' --top-k 5 --json --model " +
-                           quote(d.home().model_dir().string()) + " 2>&1");
+    const CliRun r =
+        d.cli("search notes 'quick fox' --top-k 5 --json --model " + quote(d.home().model_dir().string()) + " 2>&1");
     EXPECT_EQ(r.status, 0);
     EXPECT_EQ(comparable(testing::last_json_line(r.out)), expected);
     EXPECT_EQ(r.out.find("error"), std::string::npos) << r.out;
@@ -293,9 +296,9 @@ TEST(Daemon, StopEndsItAndIdleTimeoutEndsIt) {
     EXPECT_FALSE(std::filesystem::exists(d.socket()));
 
     // And one that `leann search` started, with LEANN_DAEMON_IDLE_TIMEOUT.
-    const CliRun started = testing::run_shell(d.env() + "LEANN_DAEMON_IDLE_TIMEOUT=0.3 " + LEANN_CLI_PATH +
-                                              " search notes fox --model " + quote(d.home().model_dir().string()) +
-                                              " >/dev/null 2>&1");
+    const CliRun started =
+        testing::run_shell(d.env() + "LEANN_DAEMON_IDLE_TIMEOUT=0.3 " + LEANN_CLI_PATH + " search notes fox --model " +
+                           quote(d.home().model_dir().string()) + " >/dev/null 2>&1");
     EXPECT_EQ(started.status, 0);
     const json status = d.status();
     ASSERT_TRUE(status.value("running", false)) << status.dump();
