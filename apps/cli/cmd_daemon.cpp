@@ -20,7 +20,7 @@ The search daemon keeps models and indexes loaded between `leann search` command
 recomputed), so a repeated search skips the model load. The first `leann search` starts it; it exits after
 10 minutes without a search. `leann search --no-daemon` or LEANN_NO_DAEMON=1 searches in-process instead.
 
-  status    pid, uptime, searches served, resident memory, the indexes it holds (exit status 3: none runs)
+  status    pid, uptime, searches served and refused, resident memory, the indexes it holds (exit status 3: none runs)
   stop      stop it (searches go on in-process until the next one starts it again)
   run       the daemon itself, in the foreground (--idle-timeout SECONDS, default 600); `leann search` starts
             it detached with LEANN_DAEMON_IDLE_TIMEOUT as its idle timeout when that is set

@@ -3,7 +3,7 @@
 //   request  {"protocol": 1, "build": build_id(), "env": environment_fingerprint(), "op": "search"|"status"|"stop",
 //             search: "index": absolute index file, "model": absolute model folder or null (the recorded one),
 //                     "precision": "auto"|"fp32"|"bf16"|"int8", "query": text, "options": search_options_json()}
-//   response {"ok": true, search: "result": search_result_json(); status: the fields of DaemonStatus}
+//   response {"ok": true, search: "result": search_result_json(); status: "status": status_json(); stop: "pid"}
 //            {"ok": false, "refused": "stale"|"busy"|"error", "message": why}
 //
 // Every field of SearchOptions and SearchResult travels (a new field must be added here, and to the round-trip
@@ -35,7 +35,7 @@ struct DaemonStatus {
     double uptime_s = 0;
     double idle_timeout_s = 0;
     uint64_t requests_served = 0;   // searches answered with results
-    uint64_t requests_refused = 0;  // searches answered "stale", "busy" or "error" (the command searched itself)
+    uint64_t requests_refused = 0;  // connections answered "stale", "busy" or "error" (the command searched itself)
     uint64_t rss_bytes = 0;         // resident memory
     uint64_t model_loads = 0;
     uint64_t index_opens = 0;

@@ -311,6 +311,7 @@ int Server::run(Fd listener) {
         }
         std::lock_guard lock(mutex_);
         if (active_ >= options_.max_connections) {
+            ++refused_;
             std::string why;
             write_frame(client.get(), refusal("busy", "too many searches at once"), max_response_bytes,
                         Clock::now() + std::chrono::milliseconds(100), why);
