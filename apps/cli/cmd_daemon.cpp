@@ -18,7 +18,7 @@ constexpr const char* daemon_usage = R"(Usage: leann daemon status [--json]
 
 The search daemon keeps models and indexes loaded between `leann search` commands (and the embeddings they
 recomputed), so a repeated search skips the model load. The first `leann search` starts it; it exits after
-10 minutes without a search. `leann search --no-daemon` or LEANN_NO_DAEMON=1 searches in-process instead.
+10 minutes without a request. `leann search --no-daemon` or LEANN_NO_DAEMON=1 searches in-process instead.
 
   status    pid, uptime, searches served and refused, resident memory, the indexes it holds (exit status 3: none runs)
   stop      stop it (searches go on in-process until the next one starts it again)
