@@ -133,7 +133,7 @@ def run_clients(port, index, clients, requests_per_client, top_k, deadline=None)
 
 def run_cli(leann, home, model, index, clients, count, top_k):
     """`count` queries, each one `leann search` process (model load included), `clients` at a time."""
-    env = dict(os.environ, LEANN_HOME=home)
+    env = dict(os.environ, LEANN_HOME=home, LEANN_NO_DAEMON="1")  # in-process: the search daemon would keep it warm
     latencies, lock, errors = [], threading.Lock(), []
     queue = list(range(count))
 

@@ -7,6 +7,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "daemon_client.h"
+#include "daemon_paths.h"
 #include "filter_args.h"
 #include "fusion_args.h"
 #include "index_args.h"
@@ -14,6 +16,8 @@
 #include "snippet.h"
 #include "terminal_text.h"
 #include "leann/error.h"
+#include "leann/log.h"
+#include "leann/model.h"
 #include "util/utf8.h"
 
 namespace leann::cli {
@@ -46,6 +50,9 @@ Options:
   --threads N            encoder threads (default: all cores)
   --precision P          encoder arithmetic: auto (default: the index's build precision where this CPU
                          runs it, else fp32), fp32, bf16, int8
+  --no-daemon            search in this process (also: LEANN_NO_DAEMON=1). By default a single query goes to the
+                         per-user search daemon, started on first use, which keeps the model and index loaded
+                         (leann daemon --help); whenever it cannot serve, the search runs here, with the same output
 )";
 
 /// Ranked hits: "1. [score] path:line" and a snippet. On a terminal the query's terms are highlighted.
@@ -70,6 +77,33 @@ void print_text(const SearchResult& r, std::string_view query) {
                  r.stats.lru_hits + r.stats.hub_hits);
 }
 
+/// The daemon's answer to the one query, or nullopt: search in-process. A search with --threads runs here (the
+/// daemon's encoder uses every core, as a search without it does).
+std::optional<SearchResult> search_by_daemon(const Args& args, const std::filesystem::path& path,
+                                             const std::string& query, const SearchOptions& options) {
+    if (args.has("no-daemon") || daemon::disabled_by_environment()) {
+        log(LogLevel::info, "searching in-process: --no-daemon or LEANN_NO_DAEMON");
+        return std::nullopt;
+    }
+    if (args.has("threads")) {
+        log(LogLevel::info, "searching in-process: --threads is not served by the daemon");
+        return std::nullopt;
+    }
+    daemon::SearchRequest request;
+    try {
+        // Whatever fails here fails again in-process, which reports it in its own words.
+        request.index = std::filesystem::absolute(path);
+        if (args.has("model")) request.model = std::filesystem::absolute(resolve_model(args.get("model")));
+        request.precision = precision_arg(args);
+    } catch (const std::exception& e) {
+        log(LogLevel::info, std::string("searching in-process: ") + e.what());
+        return std::nullopt;
+    }
+    request.query = query;
+    request.options = options;
+    return daemon::search(request);
+}
+
 }  // namespace
 
 int run_search(const std::vector<std::string>& argv) {
@@ -77,7 +111,7 @@ int run_search(const std::vector<std::string>& argv) {
                                           "batch-size", "queries", "model", "threads",  "mode", "precision"};
     option_names.merge(filter_option_names());
     option_names.merge(fusion_option_names());
-    Args args(argv, option_names, {"help", "h", "json", "no-recompute"});
+    Args args(argv, option_names, {"help", "h", "json", "no-recompute", "no-daemon"});
     if (args.has("help") || args.has("h")) {
         std::fputs(search_usage, stdout);
         std::fputs(filter_usage, stdout);
@@ -110,9 +144,9 @@ int run_search(const std::vector<std::string>& argv) {
 
     if (!args.has("queries")) {
         if (pos.size() != shift + 1) throw Error("give one query (quote it), or --queries FILE");
-        const Index index = open_index(args, path, true);
         const std::string query = utf8::repair(pos[shift]);
-        const SearchResult r = index.search(query, options);
+        std::optional<SearchResult> served = search_by_daemon(args, path, query, options);
+        const SearchResult r = served ? std::move(*served) : open_index(args, path, true).search(query, options);
         if (json)
             std::printf("%s\n", apps::dump(apps::result_json(nullptr, query, r)).c_str());
         else

@@ -23,5 +23,6 @@ int run_mcp(const std::vector<std::string>& args);
 int run_ask(const std::vector<std::string>& args);
 int run_migrate(const std::vector<std::string>& args);  // cmd_python.cpp: runs the Python package
 int run_compare(const std::vector<std::string>& args);
+int run_daemon(const std::vector<std::string>& args);
 
 }  // namespace leann::cli

@@ -20,7 +20,8 @@ Commands:
   build NAME --docs PATH...  build an index from folders/files of text, Markdown, code, HTML, PDF, or JSONL
   watch NAME               keep an index current: follow its folders and update it as files change
   search NAME "query"      search an index (--top-k, --complexity, --json, --queries FILE; filters: --where,
-                           --path, --exclude-path, --type, --lang, --modified-after/--modified-before)
+                           --path, --exclude-path, --type, --lang, --modified-after/--modified-before);
+                           served by a per-user daemon that keeps the model warm (--no-daemon: in-process)
   grep NAME PATTERN        regular-expression search over the stored passages, printed like ripgrep
                            (path:line:text; -F, -i, -S, -w, -A/-B/-C, -m, --json; the same filters)
   eval NAME --queries Q --qrels QRELS
@@ -32,6 +33,7 @@ Commands:
   ask NAME ["question"]    answer from the index with an OpenAI-compatible LLM (interactive without a question)
   serve                    HTTP JSON API and a search page, model and indexes kept warm
   mcp                      Model Context Protocol server on stdio (for Claude Code and other MCP clients)
+  daemon status|stop       the search daemon that `leann search` starts on first use
   embed [FILE]             embed texts (one per line, or JSONL with a "text" field) and print
                            one JSON line {"embedding": [...]} per text, or write a .npy file
   migrate chroma PATH      move a Chroma collection into an index (--collection, --to; verified, reported)
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
         if (command == "ask") return leann::cli::run_ask(command_args);
         if (command == "migrate") return leann::cli::run_migrate(command_args);
         if (command == "compare") return leann::cli::run_compare(command_args);
+        if (command == "daemon") return leann::cli::run_daemon(command_args);
         std::fprintf(stderr, "leann: unknown command '%s' (see leann --help)\n", command.c_str());
         return 2;
     } catch (const leann::cli::Interrupted&) {

@@ -135,10 +135,13 @@ public:
     /// from the one recorded.
     void attach_encoder(std::shared_ptr<Encoder> encoder);
     /// Loads the recorded model from the model cache (or `model_dir`) and attaches it. Precision::automatic in
-    /// `options` means the precision the index was built with when this CPU can run it, else fp32.
+    /// `options` means automatic_precision().
     void load_encoder(const std::optional<std::filesystem::path>& model_dir = std::nullopt,
                       const EncoderOptions& options = {});
     Encoder& encoder() const;
+    /// What Precision::automatic means for this index: the precision it was built with when this CPU can run it,
+    /// else fp32 (which every precision approximates). Never automatic.
+    Precision automatic_precision() const;
 
     /// Searches in options.mode: vector (embeds the query, query role), keyword (BM25 over the keyword index, no
     /// embedding) or hybrid (both, fused). Keyword and hybrid search throw leann::Error on an index without a keyword

@@ -231,19 +231,21 @@ void Index::attach_encoder(std::shared_ptr<Encoder> encoder) {
 void Index::load_encoder(const std::optional<std::filesystem::path>& model_dir, const EncoderOptions& options) {
     const std::filesystem::path dir = model_dir ? *model_dir : resolve_model(impl_->model.name);
     EncoderOptions resolved = options;
-    if (resolved.precision == Precision::automatic) {
-        // The build's precision where this CPU runs it (an unrecorded one is an older, fp32 build); else fp32,
-        // which every precision approximates.
-        Precision built = Precision::fp32;
-        try {
-            if (!impl_->model.precision.empty()) built = parse_precision(impl_->model.precision);
-        } catch (const Error&) {
-            log(LogLevel::warn, impl_->file.path().string() + ": META model.precision \"" + impl_->model.precision +
-                                    "\" is unknown; searching in fp32");
-        }
-        resolved.precision = precision_supported(built) ? built : Precision::fp32;
-    }
+    if (resolved.precision == Precision::automatic) resolved.precision = automatic_precision();
     attach_encoder(std::shared_ptr<Encoder>(Encoder::load(dir, resolved)));
+}
+
+Precision Index::automatic_precision() const {
+    // The build's precision where this CPU runs it (an unrecorded one is an older, fp32 build); else fp32,
+    // which every precision approximates.
+    Precision built = Precision::fp32;
+    try {
+        if (!impl_->model.precision.empty()) built = parse_precision(impl_->model.precision);
+    } catch (const Error&) {
+        log(LogLevel::warn, impl_->file.path().string() + ": META model.precision \"" + impl_->model.precision +
+                                "\" is unknown; searching in fp32");
+    }
+    return built != Precision::automatic && precision_supported(built) ? built : Precision::fp32;
 }
 
 Encoder& Index::encoder() const {

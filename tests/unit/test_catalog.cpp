@@ -2,9 +2,7 @@
 // errors for bad and unknown names, and list rows that survive a corrupt index.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <fstream>
-#include <thread>
 
 #include "leann/catalog.h"
 #include "test_mcp_support.h"
@@ -42,8 +40,8 @@ TEST(Catalog, OpensOnceSharesTheModelAndReopensARebuiltIndex) {
     EXPECT_EQ(catalog.open_names(), (std::vector<std::string>{"code", "notes"}));
     EXPECT_FALSE(notes->search("quick fox", {.top_k = 2}).hits.empty());
 
-    // A rebuild while serving: the next open sees the new file; the old handle stays usable.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct modification time
+    // A rebuild while serving (a new file renamed over the old: another inode): the next open sees the new file;
+    // the old handle stays usable.
     build_named("notes", home.model_dir(), {"one", "two", "three", "four", "five"});
     const auto rebuilt = catalog.open("notes");
     EXPECT_NE(rebuilt, notes);
@@ -85,6 +83,40 @@ TEST(Catalog, ListKeepsGoingPastACorruptIndex) {
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_TRUE(errors.count("broken"));
     EXPECT_EQ(catalog.open_names(), (std::vector<std::string>{"good"}));
+}
+
+
+TEST(Catalog, OpensFilesByPathReloadsAChangedModelAndKeepsABoundedNumberOpen) {
+    testing::LeannHome home;
+    build_named("notes", home.model_dir(), {"the quick brown fox", "a lazy dog", "search the index"});
+    build_named("code", home.model_dir(), {"int main", "return zero"});
+    CatalogOptions options = tiny_options(home.model_dir());
+    options.max_open_indexes = 1;
+    Catalog catalog(options);
+
+    const auto notes = catalog.open_file(index_path_for_name("notes"));
+    EXPECT_EQ(catalog.open_file(index_path_for_name("notes")), notes) << "opened once";
+    EXPECT_THROW(catalog.open_file(home.root() / "nothing.leann"), NotFoundError);
+    EXPECT_EQ(catalog.counters().index_opens, 1u);
+    EXPECT_EQ(catalog.counters().model_loads, 1u);
+
+    // One index open at a time: opening another closes the least recently used.
+    catalog.open_file(index_path_for_name("code"));
+    EXPECT_EQ(catalog.open_names(), (std::vector<std::string>{index_path_for_name("code").string()}));
+    EXPECT_NE(catalog.open_file(index_path_for_name("notes")), notes);
+    EXPECT_EQ(catalog.counters().index_opens, 3u);
+    EXPECT_EQ(catalog.counters().model_loads, 1u) << "the model stays while an index uses it";
+
+    // Other weights in the model folder: the model is loaded again, and an index built with the old weights is
+    // refused as a one-shot search would refuse it, never searched with the wrong model.
+    testing::TinyModelSpec other;
+    other.seed = 7;
+    testing::write_tiny_model(home.model_dir(), other);
+    EXPECT_THROW(catalog.open_file(index_path_for_name("notes")), Error);
+    EXPECT_EQ(catalog.counters().model_loads, 2u);
+    build_named("notes", home.model_dir(), {"one", "two", "three"});
+    EXPECT_EQ(catalog.open_file(index_path_for_name("notes"))->size(), 3u);
+    EXPECT_EQ(catalog.counters().model_loads, 2u);
 }
 
 }  // namespace
