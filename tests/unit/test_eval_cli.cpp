@@ -56,7 +56,8 @@ TEST(EvalCli, ExactTextQueriesScoreOneAndUnjudgedQueriesAreCounted) {
                        " --json -k 5,20" + t.model + " --threads 1 2>/dev/null");
     ASSERT_EQ(run.status, 0) << run.out;
     const auto j = nlohmann::json::parse(run.out);
-    EXPECT_EQ(j["mode"], "vector");
+    EXPECT_EQ(j["mode"], "hybrid");  // the default mode
+    EXPECT_EQ(j["fusion"], "convex");
     EXPECT_EQ(j["queries"], 2);
     EXPECT_EQ(j["queries_without_relevant"], 1);
     EXPECT_EQ(j["judged_queries_missing"], 1);
@@ -73,7 +74,7 @@ TEST(EvalCli, ExactTextQueriesScoreOneAndUnjudgedQueriesAreCounted) {
     auto text = run_cli("eval" + t.index + " --queries " + queries.string() + " --qrels " + qrels.string() + t.model +
                         " --threads 1 2>/dev/null");
     ASSERT_EQ(text.status, 0) << text.out;
-    EXPECT_NE(text.out.find("vector: 2 queries: nDCG@10 1.0000  MRR@10 1.0000  recall@10 1.0000"), std::string::npos)
+    EXPECT_NE(text.out.find("hybrid (convex, vector weight 0.6): 2 queries: nDCG@10 1.0000  MRR@10 1.0000  recall@10 1.0000"), std::string::npos)
         << text.out;
     EXPECT_NE(text.out.find("1 queries without a relevant document left out"), std::string::npos) << text.out;
 }

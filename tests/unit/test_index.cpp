@@ -72,6 +72,7 @@ TEST(Index, BuildOpenSearchFindsTheDocumentItself) {
     EXPECT_EQ(index.size(), t.docs.size());
     EXPECT_EQ(index.metric(), Metric::cosine);
     SearchOptions options;
+    options.mode = SearchMode::vector;  // scores are cosine similarities (hybrid's are fused)
     options.top_k = 3;
     options.recompute_share = 1.0;
     size_t found = 0;

@@ -59,7 +59,7 @@ def test_filter_binding_and_filter_error(collection):
     options.filter.where = '{"rare": "yes"}'
     options.top_k = 3
     assert options.filter.where == '{"rare": "yes"}'
-    assert options.mode == leann.SearchMode.vector and options.fusion == leann.HybridFusion.rrf
+    assert options.mode == leann.SearchMode.hybrid and options.fusion == leann.HybridFusion.convex
     index = collection._current().index
     hits = index.search("fox dog", options).hits
     assert [h.id for h in hits] == ["r137"]
