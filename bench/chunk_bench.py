@@ -473,7 +473,8 @@ def cmd_table(a):
 def cmd_modes(a):
     """Default chunking, one index per corpus; each search mode (and hybrid variant) over the queries, scored as
     nDCG@10 with the query's relevant regions as one document: 1 / log2(1 + rank of the first relevant hit).
-    Output: bench/results/eval/pydoc-<corpus>.jsonl, one `leann eval --json`-shaped object per run."""
+    Output: bench/results/eval/pydoc-prose.jsonl / glibc-code.jsonl, one `leann eval --json`-shaped object per
+    run; runs already there are kept and skipped (--force: all again)."""
     leann, env = a.leann, dict(os.environ)
     truth = json.load(open(os.path.join(a.work, f"{a.corpus}_truth.json")))
     name = f"chunkbench-{a.corpus}-default"
@@ -492,8 +493,18 @@ def cmd_modes(a):
     out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "eval",
                             f"{'pydoc' if a.corpus == 'prose' else 'glibc'}-{a.corpus}.jsonl")
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    # Runs already in the file are kept and not repeated (--force repeats them).
+    kept, done = [], set()
+    if os.path.exists(out_path) and not a.force:
+        for line in open(out_path):
+            obj = json.loads(line)
+            kept.append(line)
+            done.add((obj["mode"], obj.get("fusion"), obj.get("vector_weight")))
     with open(out_path, "w") as out:
+        out.writelines(kept)
         for mode, extra in runs:
+            if (mode, extra[1] if extra else None, float(extra[3]) if extra else None) in done:
+                continue
             t = time.time()
             p = subprocess.run([leann, "search", name, "--queries", qfile, "--json", "--top-k", str(a.top_k),
                                 "--threads", str(a.threads), "--mode", mode, *extra], env=env, capture_output=True,
