@@ -1,7 +1,8 @@
 #!/bin/sh
-# Runs the libFuzzer targets, one after the other, each for MINUTES (default 1).
+# Runs the libFuzzer targets, one after the other, each for MINUTES (default 1), or until FUZZ_RUNS executions
+# when that is set (FUZZ_RUNS=1000000 tests/fuzz/run.sh 30: a million each, at most 30 minutes each).
 #
-#   tests/fuzz/run.sh [MINUTES] [NAME...]        NAME: index, safetensors, torch, tokenizer, jsonl, http, mcp, chat
+#   tests/fuzz/run.sh [MINUTES] [NAME...]        NAME: index, safetensors, torch, tokenizer, jsonl, http, mcp, chat, daemon
 #
 # Needs the fuzz build (tests/fuzz/README.md):
 #   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DLEANN_FUZZ=ON -DLEANN_BUILD_TESTS=OFF -DLEANN_BUILD_BENCH=OFF
@@ -14,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${LEANN_FUZZ_BUILD:-$here/../../build-fuzz}
 minutes=${1:-1}
 [ $# -gt 0 ] && shift
-names=${*:-index safetensors torch tokenizer jsonl http mcp chat}
+names=${*:-index safetensors torch tokenizer jsonl http mcp chat daemon}
 found=0
 for name in $names; do
     exe=$build/fuzz/fuzz_$name
@@ -30,7 +31,7 @@ for name in $names; do
     # -timeout: an input running over 10 s is a hang; -rss_limit_mb: one over 2 GiB is a memory bomb.
     set +e
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$exe" "$corpus" -max_total_time=$((minutes * 60)) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        "$exe" "$corpus" -max_total_time=$((minutes * 60)) ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$findings/" -print_final_stats=1 >"$log" 2>&1
     status=$?
     set -e

@@ -240,7 +240,9 @@ TEST(PoisonedIndex, MetaFieldsAreCheckedAndNamed) {
         {"org/model", "not a plain model name"},
         {"", "not a plain model name"},
     };
-    for (const auto& [name, expected] : cases) {
+    for (const auto& one : cases) {
+        const nlohmann::json& name = one.first;  // (clang 14 cannot capture a structured binding)
+        const std::string& expected = one.second;
         TinyIndex u;
         reseal(u.path, index::kMeta, [&](std::vector<std::byte>& b) {
             set_meta(b, [&](nlohmann::json& m) { m["model"]["name"] = name; });
