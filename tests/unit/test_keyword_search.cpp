@@ -220,10 +220,8 @@ TEST(KeywordSearch, FindsAnIdentifierAndPhrasesOnABuiltIndex) {
     EXPECT_NO_THROW(index.verify());
 }
 
-// A filter holds in keyword and hybrid search too: keyword matches outside it are dropped before the top-k, so
-// there are still k hits when k chunks match, and the vector side of hybrid walks with it.
-TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
-    testing::TempDir dir;
+/// The corpus with metadata {"topic": i % 8}, built in `dir` and opened with the tiny encoder.
+Index topic_index(const testing::TempDir& dir) {
     auto encoder = tiny();
     std::vector<Document> docs = corpus();
     for (size_t i = 0; i < docs.size(); ++i) docs[i].metadata = "{\"topic\": " + std::to_string(i % 8) + "}";
@@ -232,6 +230,14 @@ TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
     Index::build(dir.path() / "i.leann", docs, *encoder, build);
     Index index = Index::open(dir.path() / "i.leann");
     index.attach_encoder(encoder);
+    return index;
+}
+
+// A filter holds in keyword and hybrid search too: keyword matches outside it are dropped before the top-k, so
+// there are still k hits when k chunks match, and the vector side of hybrid walks with it.
+TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
+    testing::TempDir dir;
+    Index index = topic_index(dir);
     const auto topic_of = [&](const Hit& h) { return std::stoi(h.id.substr(1)) % 8; };
 
     SearchOptions o;
@@ -259,14 +265,7 @@ TEST(KeywordSearch, FiltersApplyToKeywordAndHybridSearch) {
 // exact re-rank and the fusion, so a chunk only the keyword side finds is not lost.
 TEST(KeywordSearch, HybridWithAFilterKeepsKeywordOnlyHits) {
     testing::TempDir dir;
-    auto encoder = tiny();
-    std::vector<Document> docs = corpus();
-    for (size_t i = 0; i < docs.size(); ++i) docs[i].metadata = "{\"topic\": " + std::to_string(i % 8) + "}";
-    BuildOptions build;
-    build.threads = 1;
-    Index::build(dir.path() / "i.leann", docs, *encoder, build);
-    Index index = Index::open(dir.path() / "i.leann");
-    index.attach_encoder(encoder);
+    Index index = topic_index(dir);
     SearchOptions o;
     o.mode = SearchMode::hybrid;
     o.vector_weight = 0.3;  // the one keyword match outranks whatever the vector side alone ranks first
