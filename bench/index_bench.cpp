@@ -223,6 +223,7 @@ int run(const Options& o) {
             for (double complexity : list(o.get("complexity", "8,16,32,64,128"))) {
                 if (share == 0 && complexity < rerank) continue;  // the re-rank takes from the list
                 leann::SearchOptions s;
+                s.mode = leann::SearchMode::vector;
                 s.top_k = 10;
                 s.complexity = size_t(complexity);
                 s.recompute_share = share;
@@ -274,6 +275,7 @@ int run(const Options& o) {
         const size_t count = std::min(texts.size(), size_t(o.num("encoder-queries", 50)));
         for (double complexity : list(o.get("encoder-complexity", "32"))) {
             leann::SearchOptions s;
+            s.mode = leann::SearchMode::vector;
             s.top_k = 10;
             s.complexity = size_t(complexity);
             s.recompute_share = shares.front();

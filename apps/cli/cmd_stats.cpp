@@ -23,7 +23,7 @@ configuration. The index holds no embedding matrix: the largest sections are the
 constexpr const char* verify_usage = R"(Usage: leann verify NAME [--recall N] [options]     (or --index PATH)
 
 Checks every section checksum, every passage block and the graph's invariants. With --recall N, also measures
-recall@k of the search against exact search on N queries taken from the passages themselves (their first
+recall@k of the vector search against exact search on N queries taken from the passages themselves (their first
 words); exact search needs every passage embedded again, so this takes as long as the build's embedding.
 
 Options:
@@ -111,6 +111,7 @@ int run_verify(const std::vector<std::string>& argv) {
     if (samples == 0) return 0;
 
     SearchOptions options;
+    options.mode = SearchMode::vector;  // the recall of the graph + PQ + re-rank, against exact vector search
     options.top_k = args.get_size("top-k", 3);
     options.complexity = args.get_size("complexity", options.complexity);
     std::vector<size_t> reranks;
