@@ -36,8 +36,9 @@ for name in $names; do
     status=$?
     set -e
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
+    seconds=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' || echo "?")
     artifacts=$(find "$findings" -type f | wc -l)
-    echo "$name: $runs runs in $minutes min, exit $status, $artifacts finding(s) in $findings (log: $log)"
+    echo "$name: $runs runs in ${seconds:-?} s (limit $minutes min), exit $status, $artifacts finding(s) in $findings (log: $log)"
     if [ "$status" -ne 0 ] || [ "$artifacts" -ne 0 ]; then found=1; fi
 done
 exit $found
