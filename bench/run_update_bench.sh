@@ -10,7 +10,7 @@
 # bench/data/update_tree (git-ignored), raw JSON lines to bench/results/update_bench.jsonl, the summary to
 # bench/results/update_bench.json. Steps:
 #   1. tree of GLOSS_FILES .txt files, 10 WordNet glosses each, one per paragraph (bench/update_tree.py)
-#   2. initial build; then 5 x (replace one gloss paragraph in one file, `leann build` again)
+#   2. initial build; then EDITS (default 5) x (replace one gloss paragraph in one file, `leann build` again)
 #   3. 3 x (delete 10% of the files, add as many new files of unused glosses, `leann build` again);
 #      `leann verify --recall 200` and `leann stats --json`; a fresh index of the final tree, same verify
 #   4. `leann watch --json` in the background; 20 x (append a sentence to one file, time until its JSON line)
@@ -20,6 +20,7 @@ LEANN=${LEANN:-build/bin/leann}
 FILES=${GLOSS_FILES:-2000}
 RERANKS=${RERANKS:-4,6,8,12,16,24,32,64}   # verify --rerank sweep: recomputations needed for a given recall
 STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
+EDITS=${EDITS:-5}           # one-file edits in step 2 (0: churn a freshly built index)
 case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
 SUFFIX=; [ "$FILES" != 2000 ] && SUFFIX=_$FILES
 CHUNK_OPTS=(--chunk-size "${CHUNK_SIZE:-48}" --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
@@ -71,9 +72,9 @@ echo "{\"cpu\": \"$(lscpu | grep 'Model name' | sed 's/.*: *//')\", \"nproc\": $
 echo "== 1. tree" >&2
 python3 bench/update_tree.py init "$TREE" --files "$FILES" | rec tree
 
-echo "== 2. initial build, then 5 one-file edits" >&2
+echo "== 2. initial build, then $EDITS one-file edits" >&2
 "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec build_initial
-for r in 1 2 3 4 5; do
+for r in $(seq 1 "$EDITS"); do
   edit=$(python3 bench/update_tree.py edit "$TREE" --round "$r")
   "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec edit round="$r" what="$edit"
 done
@@ -134,7 +135,7 @@ s = {
     "seconds": med([r["seconds"] for r in edits]), "embedded": med([r["embedded"] for r in edits]),
     "bytes_written": med([r["bytes_written"] for r in edits]), "index_bytes": med([r["index_bytes"] for r in edits]),
     "written_share": med([r["bytes_written"] / r["index_bytes"] for r in edits]),
-  },
+  } if edits else None,
   "edits": [{k: r.get(k) for k in ("round", "seconds", "embedded", "chunks_added", "chunks_removed", "chunks_changed", "files_changed", "bytes_written", "index_bytes", "generation", "compacted", "stage_seconds")} for r in edits],
 }
 def at_recall(sweep, target=0.90):
