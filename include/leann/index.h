@@ -144,9 +144,9 @@ public:
     Precision automatic_precision() const;
 
     /// Searches in options.mode: vector (embeds the query, query role), keyword (BM25 over the keyword index, no
-    /// embedding) or hybrid (both, fused). Keyword and hybrid search throw leann::Error on an index without a keyword
-    /// index; a query without keyword terms is searched by vector with a note. Thread-safe (each call uses its own
-    /// scratch).
+    /// embedding) or hybrid (both, fused; the default). Keyword search throws leann::Error on an index without a
+    /// keyword index (format version < 3), hybrid searches it by vector with a note; a query without keyword terms
+    /// is searched by vector with a note. Thread-safe (each call uses its own scratch).
     SearchResult search(std::string_view query, const SearchOptions& options) const;
     /// Searches with a ready query vector (dims floats, as the encoder gives them). Thread-safe.
     SearchResult search_vector(std::span<const float> query, const SearchOptions& options) const;
