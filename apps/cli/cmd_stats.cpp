@@ -24,7 +24,8 @@ constexpr const char* verify_usage = R"(Usage: leann verify NAME [--recall N] [o
 
 Checks every section checksum, every passage block and the graph's invariants. With --recall N, also measures
 recall@k of the vector search against exact search on N queries taken from the passages themselves (their first
-words); exact search needs every passage embedded again, so this takes as long as the build's embedding.
+words; sampled by chunk id, so an index updated in place and a fresh build of the same files get the same
+queries); exact search needs every passage embedded again, so this takes as long as the build's embedding.
 
 Options:
   --recall N             sample N queries (default: off)
@@ -140,10 +141,18 @@ int run_verify(const std::vector<std::string>& argv) {
     Progress progress;
     std::vector<std::string> texts;
     std::vector<float> batch;
+    // Live nodes by chunk id: the query sample below depends on which chunks the index holds, not on their node
+    // numbers, so an index updated in place and a fresh build of the same files are measured on the same queries.
+    std::vector<std::pair<std::string, uint32_t>> by_id;
+    by_id.reserve(live.size());
     for (size_t begin = 0; begin < live.size(); begin += 64) {
         const size_t end = std::min(live.size(), begin + 64);
         texts.clear();
-        for (size_t i = begin; i < end; ++i) texts.push_back(index.document(live[i]).text);
+        for (size_t i = begin; i < end; ++i) {
+            Document doc = index.document(live[i]);
+            by_id.emplace_back(std::move(doc.id), live[i]);
+            texts.push_back(std::move(doc.text));
+        }
         std::vector<std::string_view> views(texts.begin(), texts.end());
         batch.resize(views.size() * dim);
         encoder.encode(views, batch, TextRole::passage);
@@ -153,6 +162,7 @@ int run_verify(const std::vector<std::string>& argv) {
     }
     progress.finish();
     if (live.empty()) throw Error("verify --recall: the index has no live chunks");
+    std::sort(by_id.begin(), by_id.end());
 
     // The queries and their exact answers, once for every --rerank value.
     std::mt19937_64 rng(args.get_size("seed", 1));
@@ -160,7 +170,7 @@ int run_verify(const std::vector<std::string>& argv) {
     std::vector<std::string> queries;
     std::vector<std::vector<uint32_t>> truths;
     for (size_t q = 0; q < samples; ++q) {
-        const Document doc = index.document(live[rng() % live.size()]);
+        const Document doc = index.document(by_id[rng() % by_id.size()].second);
         std::istringstream words(doc.text);
         std::string query, word;
         for (int w = 0; w < 12 && words >> word; ++w) query += (w ? " " : "") + word;
