@@ -220,6 +220,13 @@ TEST(KeywordSearch, FindsAnIdentifierAndPhrasesOnABuiltIndex) {
     EXPECT_NO_THROW(index.verify());
 }
 
+/// The ids of a search's hits.
+std::set<std::string> hit_ids(const Index& index, std::string_view query, const SearchOptions& o) {
+    std::set<std::string> out;
+    for (const Hit& h : index.search(query, o).hits) out.insert(h.id);
+    return out;
+}
+
 /// The corpus with metadata {"topic": i % 8}, built in `dir` and opened with the tiny encoder.
 Index topic_index(const testing::TempDir& dir) {
     auto encoder = tiny();
@@ -293,12 +300,7 @@ TEST(KeywordSearch, UpdatesKeepTheKeywordIndexCurrent) {
     SearchOptions o;
     o.mode = SearchMode::keyword;
     o.top_k = 5;
-    auto ids = [&](std::string_view q) {
-        Index index = Index::open(path);
-        std::set<std::string> out;
-        for (const auto& h : index.search(q, o).hits) out.insert(h.id);
-        return out;
-    };
+    auto ids = [&](std::string_view q) { return hit_ids(Index::open(path), q, o); };
     EXPECT_EQ(ids("frobnicateWidgetCache"), (std::set<std::string>{"d17"}));
     const std::vector<Document> more = {{"n1", "quuxAllocator hands out arenas", "{}"},
                                         {"d3", "chess endgames with a quuxAllocator", "{}"}};  // d3 replaced
@@ -442,11 +444,7 @@ TEST(KeywordSearch, ProseMatchesByStemCodeByExactWord) {
     index.attach_encoder(encoder);
     SearchOptions o;
     o.mode = SearchMode::keyword;
-    auto ids = [&](std::string_view query) {
-        std::set<std::string> out;
-        for (const Hit& h : index.search(query, o).hits) out.insert(h.id);
-        return out;
-    };
+    auto ids = [&](std::string_view query) { return hit_ids(index, query, o); };
     EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"p1", "c2"}));
     EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"p1", "c1"}));
     EXPECT_EQ(ids("boat"), (std::set<std::string>{"r1"}));  // records without a type are prose
@@ -468,9 +466,7 @@ TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
         Index index = Index::open(path);
         index.attach_encoder(encoder);
         EXPECT_NO_THROW(index.verify());
-        std::set<std::string> out;
-        for (const Hit& h : index.search(query, o).hits) out.insert(h.id);
-        return out;
+        return hit_ids(index, query, o);
     };
     EXPECT_EQ(Index::open(path).stats().format_version, 3u);
     EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1"}));
