@@ -214,17 +214,41 @@ int run(const Options& o) {
     std::fflush(stdout);
 
     leann::search::OracleSource oracle(base.data.data(), n, dim);
+    if (o.has("dump-lists")) {  // the PQ walk's candidate list per query (for studying re-rank policies offline)
+        std::ofstream out(o.get("dump-lists"));
+        leann::SearchOptions s;
+        s.mode = leann::SearchMode::vector;
+        s.recompute = false;
+        s.complexity = size_t(list(o.get("complexity", "800")).front());
+        s.top_k = s.complexity;
+        for (size_t q = 0; q < queries.rows; ++q) {
+            const leann::SearchResult r =
+                leann::detail::IndexInternals::search(index, {queries.row(q), dim}, s, nullptr, false);
+            json nodes = json::array(), pq = json::array();
+            for (const auto& h : r.hits) {
+                nodes.push_back(h.node);
+                pq.push_back(-h.score);
+            }
+            out << json{{"nodes", nodes}, {"pq", pq}}.dump() << "\n";
+        }
+    }
     const std::vector<double> shares = list(o.get("share", "0"));
     const std::vector<double> batches = list(o.get("batch", "64"));
-    const std::vector<double> reranks = list(o.get("rerank", "64"));
+    const std::vector<double> reranks = list(o.get("rerank", "64"));  // 0 = adaptive
+    const std::vector<double> confidences = list(o.get("confidence", "0.99"));  // for the adaptive re-rank
+    const std::vector<double> top_ks = list(o.get("top-k", "10"));
     for (double share : shares) {
         for (double batch : batches) {
             for (double rerank : share > 0 ? std::vector<double>{0} : reranks) {
+            for (double confidence : share == 0 && rerank == 0 ? confidences : std::vector<double>{0.99}) {
+            for (double top_k : top_ks) {
             for (double complexity : list(o.get("complexity", "8,16,32,64,128"))) {
                 if (share == 0 && complexity < rerank) continue;  // the re-rank takes from the list
                 leann::SearchOptions s;
                 s.mode = leann::SearchMode::vector;
-                s.top_k = 10;
+                s.top_k = size_t(top_k);
+                s.rerank_confidence = confidence;
+                s.rerank_limit = size_t(o.num("rerank-limit", double(s.rerank_limit)));
                 s.complexity = size_t(complexity);
                 s.recompute_share = share;
                 s.batch_size = size_t(batch);
@@ -232,7 +256,7 @@ int run(const Options& o) {
                 s.rerank = size_t(rerank);
                 double r3 = 0, r10 = 0;
                 leann::SearchStats total;
-                std::vector<double> times;
+                std::vector<double> times, recomputed;
                 for (size_t q = 0; q < queries.rows; ++q) {
                     const auto t = clock_type::now();
                     const leann::SearchResult r =
@@ -242,6 +266,7 @@ int run(const Options& o) {
                     r3 += recall(r.hits, gt.row(q), 3);
                     r10 += recall(r.hits, gt.row(q), 10);
                     total += r.stats;
+                    recomputed.push_back(double(r.stats.recomputed));
                 }
                 const double nq = double(queries.rows);
                 json rec = common;
@@ -252,6 +277,13 @@ int run(const Options& o) {
                 rec["batch"] = s.batch_size;
                 rec["recompute"] = s.recompute;
                 rec["rerank"] = s.rerank;
+                if (s.rerank == 0) {
+                    rec["rerank_confidence"] = s.rerank_confidence;
+                    rec["rerank_limit"] = s.rerank_limit;
+                }
+                rec["top_k"] = s.top_k;
+                rec["recomputed_p50"] = percentile(recomputed, 0.5);
+                rec["recomputed_p95"] = percentile(recomputed, 0.95);
                 rec["recall@3"] = r3 / nq;
                 rec["recall@10"] = r10 / nq;
                 rec["recomputed_per_query"] = double(total.recomputed) / nq;
@@ -263,6 +295,8 @@ int run(const Options& o) {
                 rec["p95_ms"] = 1000 * percentile(times, 0.95);
                 std::printf("%s\n", rec.dump().c_str());
                 std::fflush(stdout);
+            }
+            }
             }
             }
         }

@@ -193,7 +193,6 @@ int run_ask(const std::vector<std::string>& argv) {
     search.complexity = args.get_size("complexity", search.complexity);
     if (search.top_k == 0 || search.top_k > 100) throw Error("--top-k must be between 1 and 100");
     if (search.complexity > 100000) throw Error("--complexity must be at most 100000");
-    search.rerank = std::max(search.rerank, search.top_k);
 
     rag::PromptOptions prompt_options;
     prompt_options.context_bytes = args.get_size("context-chars", prompt_options.context_bytes);

@@ -38,12 +38,13 @@ Options:
                          "id"). A document scores as its best chunk; each counts once.
   --depth N              hits retrieved per query (default: the largest k, x3 with --doc-field)
   --complexity L         search list size (as in leann search)
-  --rerank N             exact re-rank depth (as in leann search; at least the depth is re-ranked)
+  --rerank N|auto        exact re-rank (as in leann search; at least the depth is re-ranked)
   --fusion F[,F...], --vector-weight W[,W...], --keyword-candidates N
                          hybrid fusion (as in leann search); lists run hybrid once per fusion and weight,
                          one object each with --json (keys "fusion", "vector_weight")
   --json                 one JSON object per mode: {"mode", "ndcg@10", "mrr@10", "recall@K"..., "queries",
-                         "queries_without_relevant", "judged_queries_missing", "per_query": [...]}
+                         "queries_without_relevant", "judged_queries_missing", "recomputed_per_query",
+                         "exact_per_query" (exact vectors a query used, cached or not), "per_query": [...]}
   --model PATH           use this model folder (must be the model the index was built with)
   --threads N            encoder threads (default: all cores)
 )";
@@ -160,7 +161,7 @@ int run_eval(const std::vector<std::string>& argv) {
     if (options.top_k < 10 || options.top_k > 10000) throw Error("--depth must be between 10 and 10000");
     options.complexity = args.get_size("complexity", options.complexity);
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
-    options.rerank = args.get_size("rerank", options.rerank);
+    if (args.has("rerank")) options.rerank = parse_rerank(args.get("rerank"));
     // Hybrid runs once per --fusion x --vector-weight pair (lists compare fusions in one process, sharing the
     // embedding cache); the other options of the pair are leann search's.
     std::vector<SearchOptions> runs;
@@ -192,7 +193,7 @@ int run_eval(const std::vector<std::string>& argv) {
                                       ? std::string(mode_name(mode))
                                       : std::string(mode_name(mode)) + " (" + std::string(fusion_name(options.fusion)) +
                                             ", vector weight " + weight + ")";
-        double sum_ndcg = 0, sum_mrr = 0, seconds = 0;
+        double sum_ndcg = 0, sum_mrr = 0, seconds = 0, recomputed = 0, ranked = 0;
         std::vector<double> sum_recall(ks.size(), 0);
         nlohmann::json per_query = nlohmann::json::array();
         if (!json) {
@@ -204,6 +205,8 @@ int run_eval(const std::vector<std::string>& argv) {
             const apps::Judgements& judged = qrels.at(q->id);
             const SearchResult r = index.search(utf8::repair(q->text), options);
             seconds += r.seconds;
+            recomputed += double(r.stats.recomputed);
+            ranked += double(r.stats.recomputed + r.stats.lru_hits + r.stats.hub_hits);
             std::vector<apps::RankedItem> items;
             items.reserve(r.hits.size());
             for (const Hit& h : r.hits) items.push_back({document_id(h, doc_field), h.score});
@@ -240,7 +243,10 @@ int run_eval(const std::vector<std::string>& argv) {
                                       {"judged_queries_missing", judged_missing},
                                       {"depth", options.top_k},
                                       {"doc_field", doc_field.empty() ? nlohmann::json(nullptr) : nlohmann::json(doc_field)},
-                                      {"seconds", seconds}};
+                                      {"seconds", seconds},
+                                      // exact vectors per query: computed, and computed or served by a cache
+                                      {"recomputed_per_query", recomputed / n},
+                                      {"exact_per_query", ranked / n}};
             for (size_t i = 0; i < ks.size(); ++i) summary[recall_key(ks[i])] = sum_recall[i] / n;
             if (mode == SearchMode::hybrid) {
                 summary["fusion"] = fusion_name(options.fusion);

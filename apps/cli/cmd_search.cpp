@@ -38,8 +38,10 @@ Options:
   --keyword-candidates N hybrid: best BM25 hits recomputed with the re-rank batch (default: max(16, top-k))
   --complexity L         search list size; larger finds more, costs more (default: 800, or 64
                          with --recompute-share)
-  --rerank N             recompute the best N candidates of the PQ-guided walk and rank them exactly
-                         (default: 64); the number of embeddings a query computes
+  --rerank N|auto        how many candidates of the PQ-guided walk are recomputed and ranked exactly (the
+                         embeddings a query computes): auto (default) recomputes them best first and stops
+                         when none left can enter the top k (by the PQ error the index measured at build);
+                         N recomputes exactly the best N
   --recompute-share A    instead recompute this share of the candidates seen during the walk, best first
                          (the paper's interleaved two-level search; 1 = every visited node; default: 0 = off)
   --batch-size B         with --recompute-share: candidates gathered per encoder call (default: 64)
@@ -123,7 +125,7 @@ int run_search(const std::vector<std::string>& argv) {
     SearchOptions options;
     options.top_k = args.get_size("top-k", 5);
     options.complexity = args.get_size("complexity", options.complexity);
-    options.rerank = args.get_size("rerank", options.rerank);
+    if (args.has("rerank")) options.rerank = parse_rerank(args.get("rerank"));
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
     options.batch_size = args.get_size("batch-size", options.batch_size);
     options.recompute = !args.has("no-recompute");
@@ -138,8 +140,6 @@ int run_search(const std::vector<std::string>& argv) {
     if (options.complexity > 100000) throw Error("--complexity must be at most 100000");
     if (!(options.recompute_share >= 0 && options.recompute_share <= 1))
         throw Error("--recompute-share must be in [0, 1]");
-    if (options.recompute && options.recompute_share == 0 && options.rerank == 0)
-        throw Error("--rerank 0 with no --recompute-share recomputes nothing: use --no-recompute for that");
     const bool json = args.has("json");
 
     if (!args.has("queries")) {

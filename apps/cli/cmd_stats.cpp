@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "fusion_args.h"
 #include "commands.h"
 #include "index_args.h"
 #include "json_output.h"
@@ -30,8 +31,8 @@ queries); exact search needs every passage embedded again, so this takes as long
 Options:
   --recall N             sample N queries (default: off)
   --top-k K              k of recall@k (default: 3)
-  --complexity L, --rerank N, --recompute-share A    as for leann search; --rerank also takes a list
-                         (--rerank 8,16,32,64): the same queries are measured once per value
+  --complexity L, --rerank N|auto, --recompute-share A    as for leann search; --rerank also takes a list
+                         (--rerank auto,8,16,64): the same queries are measured once per value
   --seed S               query sample seed (default: 1)
   --threads N, --model PATH, --precision P (encoder arithmetic, as for search)
 )";
@@ -64,11 +65,12 @@ int run_stats(const std::vector<std::string>& argv) {
     std::printf("chunks     %zu live, %zu deleted (tombstones)   edges %zu (%.1f per chunk)   hub cache %zu nodes\n",
                 s.chunks - s.deleted, s.deleted, s.edges, double(s.edges) / chunks, s.hubs);
     if (s.pq_error > 0)
-        std::printf("PQ error   %.4f at build%s\n", s.pq_error,
+        std::printf("PQ error   %.4f at build%s; re-rank %s\n", s.pq_error,
                     s.pq_added ? (", " + std::to_string(s.pq_added) + " chunks added since: " +
                                   std::to_string(s.pq_added_error))
                                      .c_str()
-                               : "");
+                               : "",
+                    s.adaptive_rerank ? "adaptive" : "fixed 64");
     std::printf("raw text   %s\n", human_bytes(double(s.raw_text_bytes)).c_str());
     std::printf("file       %s (%.1f%% of the raw text; %s only older generations use)\n",
                 human_bytes(double(s.file_bytes)).c_str(),
@@ -117,14 +119,10 @@ int run_verify(const std::vector<std::string>& argv) {
     options.complexity = args.get_size("complexity", options.complexity);
     std::vector<size_t> reranks;
     {
-        std::istringstream list(args.get("rerank", std::to_string(options.rerank)));
+        std::istringstream list(args.get("rerank", "auto"));
         for (std::string value; std::getline(list, value, ',');) {
-            char* end = nullptr;
-            const unsigned long long r = std::strtoull(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || r == 0 || r > 1000000 || reranks.size() >= 64)
-                throw Error("option --rerank expects a positive integer or a comma-separated list of up to 64, got '" +
-                            value + "'");
-            reranks.push_back(size_t(r));
+            if (reranks.size() >= 64) throw Error("--rerank takes a list of at most 64 values");
+            reranks.push_back(parse_rerank(value));
         }
     }
     options.recompute_share = args.get_double("recompute-share", options.recompute_share);
@@ -190,10 +188,11 @@ int run_verify(const std::vector<std::string>& argv) {
             recomputed += double(r.stats.recomputed);
             seconds += r.seconds;
         }
-        std::printf("recall@%zu %.3f over %zu sampled queries (complexity %s, rerank %zu): %.1f recomputations and "
+        const std::string policy = rerank ? std::to_string(rerank) : std::string("auto");
+        std::printf("recall@%zu %.3f over %zu sampled queries (complexity %s, rerank %s): %.1f recomputations and "
                     "%.3fs per query\n",
-                    k, hits / double(samples * k), samples, complexity.c_str(), rerank, recomputed / double(samples),
-                    seconds / double(samples));
+                    k, hits / double(samples * k), samples, complexity.c_str(), policy.c_str(),
+                    recomputed / double(samples), seconds / double(samples));
     }
     return 0;
 }

@@ -1,5 +1,7 @@
-// The hybrid-fusion flags (fusion_args.h).
+// Search flags shared by several commands (fusion_args.h).
 #include "fusion_args.h"
+
+#include <cstdlib>
 
 #include "leann/error.h"
 
@@ -17,6 +19,15 @@ void apply_fusion_args(const Args& args, SearchOptions& options) {
     if (!(options.vector_weight >= 0 && options.vector_weight <= 1)) throw Error("--vector-weight must be in [0, 1]");
     options.keyword_candidates = args.get_size("keyword-candidates", options.keyword_candidates);
     if (options.keyword_candidates > 10000) throw Error("--keyword-candidates must be at most 10000");
+}
+
+size_t parse_rerank(const std::string& value) {
+    if (value == "auto") return 0;
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
+    if (value.empty() || value[0] == '-' || *end != '\0' || n == 0 || n > 1000000)
+        throw Error("--rerank expects auto or a number of candidates from 1 to 1000000, got '" + value + "'");
+    return size_t(n);
 }
 
 }  // namespace leann::cli

@@ -97,6 +97,8 @@ json search_options_json(const SearchOptions& o) {
             {"complexity", o.complexity},
             {"recompute_share", o.recompute_share},
             {"rerank", o.rerank},
+            {"rerank_confidence", o.rerank_confidence},
+            {"rerank_limit", o.rerank_limit},
             {"batch_size", o.batch_size},
             {"recompute", o.recompute},
             {"filter",
@@ -129,6 +131,8 @@ SearchOptions search_options_from_json(const json& j) {
     o.complexity = in.size("complexity", 100000);
     o.recompute_share = in.number("recompute_share", 0, 1);
     o.rerank = in.size("rerank", 1000000);
+    o.rerank_confidence = in.number("rerank_confidence", 0, 1);
+    o.rerank_limit = in.size("rerank_limit", 1000000);
     o.batch_size = in.size("batch_size", 1000000);
     o.recompute = in.boolean("recompute");
     Fields f(in.get("filter"), "options.filter");

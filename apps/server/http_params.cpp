@@ -96,7 +96,8 @@ SearchParams parse_search(const nlohmann::json& body) {
         bad_field("query", "is longer than " + std::to_string(ParamLimits::max_query_bytes) + " bytes");
     p.options.top_k = integer_field(body, "top_k", 10, 1, ParamLimits::max_top_k);
     p.options.complexity = integer_field(body, "complexity", 0, 0, ParamLimits::max_complexity);
-    p.options.rerank = integer_field(body, "rerank", p.options.rerank, 1, ParamLimits::max_rerank);
+    // 0 (the default) is the adaptive re-rank; N recomputes exactly the best N candidates.
+    p.options.rerank = integer_field(body, "rerank", p.options.rerank, 0, ParamLimits::max_rerank);
     if (auto it = body.find("recompute"); it != body.end() && !it->is_null()) {
         if (!it->is_boolean()) bad_field("recompute", "must be true or false");
         p.options.recompute = it->get<bool>();

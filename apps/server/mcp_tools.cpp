@@ -470,8 +470,6 @@ json Tools::search(const json& args, const ProtocolFeatures& features) {
     SearchOptions options;
     options.top_k = integer_argument(args, "top_k", 1, max_top_k).value_or(default_top_k);
     options.complexity = integer_argument(args, "complexity", 1, max_complexity).value_or(0);
-    // The exact re-rank must cover top_k, or a large top_k would return only `rerank` passages.
-    options.rerank = std::max(options.rerank, options.top_k);
     if (auto it = args.find("mode"); it != args.end() && !it->is_null()) {
         const auto mode = it->is_string() ? parse_search_mode(it->get<std::string>()) : std::nullopt;
         if (!mode) throw ToolError("\"mode\" must be \"vector\", \"keyword\" or \"hybrid\"");

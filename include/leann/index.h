@@ -41,7 +41,7 @@ struct GraphOptions {
 
 struct BuildOptions {
     GraphOptions graph;
-    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 12, e.g. 32 for 384-d)
+    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 8, e.g. 48 for 384-d)
     size_t hub_cache_bytes = 0;      // exact vectors of the highest-degree nodes kept in the index (0: none)
     std::optional<Metric> metric;    // default: the model's similarity (cosine unless its config says otherwise)
     size_t threads = 0;              // 0: every core
@@ -84,6 +84,8 @@ struct IndexStats {
     double pq_error = 0;             // mean relative squared PQ error of the build's vectors
     size_t pq_added = 0;             // chunks embedded by updates since the build
     double pq_added_error = 0;       // the same error over those: drift of the corpus away from the codebook
+    bool adaptive_rerank = false;    // the build measured the PQ error profile (META pq.rerank_margins), so
+                                     // searches re-rank adaptively; false: a fixed 64
     std::vector<std::string> advice; // "compact", "rebuild" recommendations, in sentences
     std::vector<SectionSize> sections;  // segments of one tag summed
     uint64_t keyword_bytes = 0;  // the keyword index (section KWIX; 0 when the file has none)

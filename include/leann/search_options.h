@@ -27,12 +27,17 @@ struct SearchOptions {
                                    // (0 = auto: max(top_k, 16))
     size_t top_k = 10;
     size_t complexity = 0;         // search list size L (at least top_k): larger = better recall, more work;
-                                   // 0 = auto: 800 for the PQ walk (PQ steps are cheap), 64 when recomputing
+                                   // 0 = auto: 1600 for the PQ walk (PQ steps are cheap), 64 when recomputing
                                    // during the walk (bench/README.md)
     double recompute_share = 0.0;  // share of newly seen nodes recomputed during the walk, best PQ distance first
                                    // (1 = every visited node); 0 = walk on PQ distances and re-rank at the end
-    size_t rerank = 64;            // with share 0: recompute the best `rerank` PQ candidates, in one batch, and
-                                   // rank them exactly
+    size_t rerank = 0;             // with share 0: N > 0 recomputes the best N PQ candidates of the walk in one batch
+                                   // and ranks them exactly; 0 = adaptive: recompute them best PQ distance first,
+                                   // in small batches, until no remaining candidate can enter the top_k (by the
+                                   // PQ error margin the index measured at build time; an index without one
+                                   // re-ranks a fixed 64)
+    double rerank_confidence = 0.99;  // adaptive: the share of near neighbours whose PQ error the margin covers
+    size_t rerank_limit = 128;     // adaptive: at most this many candidates recomputed (at least top_k)
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
     Filter filter{};               // only chunks matching it are returned (leann/filter.h); empty = all

@@ -16,6 +16,7 @@
 #include "leann/index.h"
 #include "leann/log.h"
 #include "leann/version.h"
+#include "pq/error_profile.h"
 #include "pq/product_quantizer.h"
 #include "store/passage_store.h"
 #include "util/distance.h"
@@ -122,12 +123,15 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     }
 
     pq::TrainParams train;
-    train.code_bytes = options.pq_bytes ? options.pq_bytes : std::max<size_t>(1, dim / 12);
+    train.code_bytes = options.pq_bytes ? options.pq_bytes : std::max<size_t>(1, dim / 8);
     train.threads = options.threads;
     if (options.progress) options.progress("pq", 0, 1);
     const pq::ProductQuantizer quantizer = pq::ProductQuantizer::train(vectors, n, dim, train);
     std::vector<uint8_t> codes(n * quantizer.code_size());
     quantizer.encode(vectors, n, codes.data(), options.threads);
+    pq::ErrorProfileParams profile_params;
+    profile_params.threads = options.threads;
+    const pq::ErrorProfile profile = pq::ErrorProfile::measure(quantizer, codes.data(), vectors, n, dim, metric, profile_params);
     if (options.progress) options.progress("pq", 1, 1);
 
     // Hub cache: exact vectors of the highest-degree nodes, as many as the budget allows.
@@ -187,7 +191,8 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
          {{"subquantizers", quantizer.subquantizers()},
           {"bits", 8},
           {"code_bytes", quantizer.code_size()},
-          {"error", quantization_error(quantizer, vectors, n, dim)}}},
+          {"error", quantization_error(quantizer, vectors, n, dim)},
+          {"rerank_margins", profile.points()}}},
         {"hub_cache", {{"budget_bytes", options.hub_cache_bytes}, {"nodes", hubs.size()}}},
         {"chunking", chunking},
         {"counts", {{"chunks", n}, {"raw_text_bytes", passages.raw_text_bytes()}}},

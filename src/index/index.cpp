@@ -19,6 +19,7 @@
 #include "leann/index.h"
 #include "leann/log.h"
 #include "leann/model.h"
+#include "pq/error_profile.h"
 #include "pq/product_quantizer.h"
 #include "search/two_level_search.h"
 #include "search/vector_source.h"
@@ -50,6 +51,27 @@ bool is_plain_model_name(std::string_view name) {
     for (const char c : name)
         if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
     return true;
+}
+
+// META pq.rerank_margins (since issue 12; older files have none): [[confidence, margin], ...] for the adaptive
+// re-rank. Anything malformed is logged and ignored: the search then re-ranks a fixed number of candidates.
+pq::ErrorProfile read_error_profile(const nlohmann::json& meta, const std::string& path) {
+    const auto pq = meta.find("pq");
+    if (pq == meta.end() || !pq->is_object()) return {};
+    const auto margins = pq->find("rerank_margins");
+    if (margins == pq->end()) return {};
+    std::vector<std::pair<double, float>> points;
+    bool ok = margins->is_array() && margins->size() <= 64;
+    for (size_t i = 0; ok && i < margins->size(); ++i) {
+        const auto& p = (*margins)[i];
+        ok = p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number();
+        if (ok) points.emplace_back(p[0].get<double>(), p[1].get<float>());
+    }
+    pq::ErrorProfile profile = ok ? pq::ErrorProfile::from_points(std::move(points)) : pq::ErrorProfile{};
+    if (profile.empty() && !(margins->is_array() && margins->empty()))
+        log(LogLevel::warn, path + ": META pq.rerank_margins is malformed; searches re-rank a fixed " +
+                                std::to_string(search::kFallbackRerank) + " candidates");
+    return profile;
 }
 
 }  // namespace
@@ -166,6 +188,7 @@ Index Index::open(const std::filesystem::path& path) {
         x.fail(index::kPqCentroids, "value " + std::to_string(at) + " is not a finite number");
     x.quantizer = pq::ProductQuantizer::from_centroids(info.dim, info.subquantizers, centroids);
     x.context.pq = &x.quantizer;
+    x.context.error_profile = read_error_profile(x.meta, x.file.path().string());
     const size_t code_bytes = size_t(info.nodes) * info.subquantizers;
     const auto code_segments = x.file.segments(index::kPqCodes);
     if (code_segments.size() == 1) {
@@ -353,6 +376,11 @@ IndexStats Index::stats() const {
         s.pq_added = pq->value("added", size_t{0});
         s.pq_added_error = pq->value("added_error", 0.0);
     }
+    s.adaptive_rerank = !x.context.error_profile.empty();
+    if (!s.adaptive_rerank)
+        s.advice.push_back("built before leann measured its PQ error margins, so searches re-rank a fixed " +
+                           std::to_string(search::kFallbackRerank) +
+                           " candidates; a fresh build (leann build --force) lets them stop early");
     const size_t live = x.info.nodes - std::min(x.info.nodes, x.info.deleted);
     if (x.info.deleted > 0 && double(x.info.deleted) > 0.1 * double(x.info.nodes))
         s.advice.push_back(std::to_string(x.info.deleted) + " deleted chunks (" +

@@ -169,7 +169,8 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         if (!x.cached_source) throw Error("no encoder attached to index " + x.file.path().string());
         std::vector<uint32_t> extra;
         for (const Ranked& c : candidates) extra.push_back(c.node);
-        search::RerankExtras extras{extra, true};
+        float depth_distance = NAN;
+        search::RerankExtras extras{extra, true, &depth_distance};
         SearchOptions vector_options = options;
         vector_options.mode = SearchMode::vector;
         SearchStats vs;
@@ -213,6 +214,9 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         if (!ranked.empty()) {
             vmax = score_of_distance(ranked.front().distance);
             vmin = score_of_distance(ranked.back().distance);
+            // Normalised against the vector ranking down to a fixed depth, however deep the re-rank went (the
+            // adaptive one stops early on easy queries): otherwise the depth would weigh the two sides per query.
+            if (std::isfinite(depth_distance)) vmin = std::min(vmin, score_of_distance(depth_distance));
         }
         for (size_t i = 0; i < ranked.size(); ++i) {
             const uint32_t v = ranked[i].node;

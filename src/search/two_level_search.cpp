@@ -56,19 +56,130 @@ bool hit_order(const Hit& a, const Hit& b) {
 
 }  // namespace
 
-void Searcher::rank_exactly(std::vector<Hit>& hits, VectorSource& source, const float* query,
-                            const SearchParams& params, SearchStats& stats) {
-    if (!params.recompute || hits.empty()) return;
+// Candidates of the PQ order kept for the re-rank: the fixed size, or the adaptive one's limit.
+size_t Searcher::rerank_candidates(const SearchParams& params) const {
+    if (!params.recompute) return params.top_k;
+    if (params.rerank > 0) return std::max(params.rerank, params.top_k);
+    if (ctx_.error_profile.empty()) return std::max(kFallbackRerank, params.top_k);
+    return std::max(params.rerank_limit, params.top_k);
+}
+
+void Searcher::exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
+                               const float* query, SearchStats& stats) {
+    if (slots.empty()) return;
     const size_t dim = ctx_.pq->dim();
-    std::vector<uint32_t> ids;
-    for (const Hit& h : hits) ids.push_back(h.node);
-    std::vector<float> vectors(ids.size() * dim);
-    const FetchCounts counts = source.fetch(ids, vectors.data());
+    fetch_ids_.clear();
+    for (size_t slot : slots) fetch_ids_.push_back(hits[slot].node);
+    fetch_vectors_.resize(fetch_ids_.size() * dim);
+    const FetchCounts counts = source.fetch(fetch_ids_, fetch_vectors_.data());
     stats.recomputed += counts.computed;
     stats.lru_hits += counts.lru_hits;
     stats.hub_hits += counts.hub_hits;
     stats.batches += counts.batches;
-    for (size_t i = 0; i < ids.size(); ++i) hits[i].distance = orderable(distance(ctx_.metric, query, vectors.data() + i * dim, dim));
+    for (size_t i = 0; i < slots.size(); ++i)
+        hits[slots[i]].distance = orderable(distance(ctx_.metric, query, fetch_vectors_.data() + i * dim, dim));
+}
+
+void Searcher::append_extras(std::vector<Hit>& hits, size_t& own, std::span<const uint32_t> extras,
+                             const NodeFilter* filter, bool take_from_own, SearchStats& stats) {
+    if (extras.empty()) return;
+    auto next_epoch = [&] {
+        if (++epoch_ == 0) {  // wrapped: clear the marks
+            std::fill(visited_.begin(), visited_.end(), 0);
+            epoch_ = 1;
+        }
+        return epoch_;
+    };
+    auto valid = [&](uint32_t v) {
+        return v < ctx_.graph.nodes && !is_deleted(v) && (filter == nullptr || bit(filter->allowed, v));
+    };
+    if (take_from_own) {
+        // An extra among the search's own candidates leaves them, so that the re-rank computes it whatever it
+        // decides for the candidates.
+        const uint32_t mark = next_epoch();
+        for (uint32_t v : extras)
+            if (valid(v)) visited_[v] = mark;
+        const auto end = std::remove_if(hits.begin(), hits.begin() + std::ptrdiff_t(own),
+                                        [&](const Hit& h) { return visited_[h.node] == mark; });
+        hits.erase(end, hits.begin() + std::ptrdiff_t(own));
+        own = size_t(end - hits.begin());
+    }
+    const uint32_t mark = next_epoch();
+    for (const Hit& h : hits) visited_[h.node] = mark;
+    const size_t code_size = ctx_.pq->code_size();
+    for (uint32_t v : extras)
+        if (valid(v) && visited_[v] != mark) {
+            visited_[v] = mark;
+            hits.push_back({v, orderable(ctx_.pq->distance(table_.data(), ctx_.codes.data() + size_t(v) * code_size))});
+            ++stats.pq_distances;
+        }
+}
+
+void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
+                      const SearchParams& params, SearchStats& stats, float* depth_distance) {
+    const size_t k = params.top_k;
+    const bool adaptive = params.rerank == 0 && !ctx_.error_profile.empty();
+    size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
+    std::vector<size_t> slots;
+    for (size_t i = 0; i < done; ++i) slots.push_back(i);
+    double pq_sum = 0;  // PQ distances of the recomputed candidates, for the bias estimate
+    for (size_t i = 0; i < done; ++i) pq_sum += hits[i].distance;
+    for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
+    exact_distances(hits, slots, source, query, stats);
+    // Fixed re-rank: the own candidates' largest exact distance stands for the depth.
+    if (depth_distance != nullptr) {
+        *depth_distance = NAN;
+        for (size_t i = 0; i < done; ++i)
+            if (!(hits[i].distance <= *depth_distance)) *depth_distance = hits[i].distance;
+    }
+    if (adaptive) {
+        // The next candidate (the best remaining by PQ distance) is recomputed while its PQ distance, less the
+        // query's PQ bias (estimated from the candidates recomputed so far) and the index's margin, is below the
+        // k-th best exact distance so far (a max-heap of the k best): while it could still enter the top_k.
+        const float margin = ctx_.error_profile.margin(params.rerank_confidence);
+        double exact_sum = 0;
+        for (size_t i = 0; i < done; ++i) exact_sum += hits[i].distance;
+        std::vector<float> best;
+        auto note = [&](float d) {
+            if (best.size() < k) {
+                best.push_back(d);
+                std::push_heap(best.begin(), best.end());
+            } else if (d < best.front()) {
+                std::pop_heap(best.begin(), best.end());
+                best.back() = d;
+                std::push_heap(best.begin(), best.end());
+            }
+        };
+        for (size_t slot : slots) note(hits[slot].distance);
+        while (done < own) {
+            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
+            const double bound = best.size() < k || !std::isfinite(bias) ? INFINITY : best.front() + bias + margin;
+            slots.clear();
+            for (size_t i = done; i < own && slots.size() < kAdaptiveStep && hits[i].distance < bound; ++i)
+                slots.push_back(i);
+            if (slots.empty()) break;
+            for (size_t slot : slots) pq_sum += hits[slot].distance;
+            exact_distances(hits, slots, source, query, stats);
+            for (size_t slot : slots) {
+                exact_sum += hits[slot].distance;
+                note(hits[slot].distance);
+            }
+            done += slots.size();
+        }
+        if (depth_distance != nullptr) {
+            const size_t depth = std::min(own, kFusionDepth);
+            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
+            float worst = NAN;  // the largest exact distance found among the first `depth` candidates
+            for (size_t i = 0; i < std::min(done, depth); ++i)
+                if (!(hits[i].distance <= worst)) worst = hits[i].distance;
+            if (done < depth && std::isfinite(bias)) {
+                const float estimate = float(double(hits[depth - 1].distance) - bias);
+                if (!(estimate <= worst)) worst = estimate;
+            }
+            *depth_distance = worst;
+        }
+        hits.erase(hits.begin() + std::ptrdiff_t(done), hits.begin() + std::ptrdiff_t(own));  // never recomputed
+    }
     std::sort(hits.begin(), hits.end(), hit_order);
 }
 
@@ -77,7 +188,7 @@ std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, 
     // PQ distance of every allowed node, the best max(rerank, top_k) kept (top_k without recomputation), then the
     // exact re-rank: the filtered analogue of the PQ walk, without the walk's misses. The extras (hybrid search's
     // keyword candidates) that the filter allows join the re-rank, as in the walk.
-    const size_t keep = params.recompute ? std::max(params.rerank, params.top_k) : params.top_k;
+    const size_t keep = rerank_candidates(params);
     ctx_.pq->distance_table(query, ctx_.metric, table_.data());
     const size_t code_size = ctx_.pq->code_size();
     MaxHeap best;
@@ -94,22 +205,13 @@ std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, 
     }
     std::vector<Hit> hits;
     for (; !best.empty(); best.pop()) hits.push_back({best.top().node, best.top().distance});
-    if (extras != nullptr && !extras->nodes.empty()) {
-        if (++epoch_ == 0) {
-            std::fill(visited_.begin(), visited_.end(), 0);
-            epoch_ = 1;
-        }
-        for (const Hit& h : hits) visited_[h.node] = epoch_;
-        for (uint32_t v : extras->nodes)
-            if (v < ctx_.graph.nodes && visited_[v] != epoch_ && bit(filter.allowed, v) && !is_deleted(v)) {
-                visited_[v] = epoch_;
-                const uint8_t* code = ctx_.codes.data() + size_t(v) * code_size;
-                hits.push_back({v, orderable(ctx_.pq->distance(table_.data(), code))});
-                ++stats.pq_distances;
-            }
-    }
-    std::sort(hits.begin(), hits.end(), hit_order);
-    rank_exactly(hits, source, query, params, stats);
+    std::reverse(hits.begin(), hits.end());
+    size_t own = hits.size();
+    if (extras != nullptr) append_extras(hits, own, extras->nodes, &filter, params.recompute, stats);
+    if (params.recompute)
+        rerank(hits, own, source, query, params, stats, extras ? extras->depth_distance : nullptr);
+    else
+        std::sort(hits.begin(), hits.end(), hit_order);
     if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
     return hits;
 }
@@ -131,7 +233,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     const bool pq_walk = !params.recompute || params.recompute_share <= 0.0;
     const size_t batch_size = pq_walk ? 1 : std::max<size_t>(1, params.batch_size);
     const double share = pq_walk ? 1.0 : std::min(params.recompute_share, 1.0);
-    const size_t L = std::max(params.complexity ? params.complexity : (pq_walk ? 800 : 64), params.top_k);
+    const size_t L = std::max(params.complexity ? params.complexity : (pq_walk ? 1600 : 64), params.top_k);
     const size_t dim = ctx_.pq->dim();
     const size_t code_size = ctx_.pq->code_size();
     if (filter != nullptr) {
@@ -185,7 +287,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
 
     auto worst = [&] { return results.size() >= L ? results.top().distance : INFINITY; };
     // Exact distances of `ids` (one fetch: one encoder batch), written to distance_of(i).
-    auto exact_distances = [&](auto&& distance_of) {
+    auto fetch_exact = [&](auto&& distance_of) {
         vectors.resize(ids.size() * dim);
         const FetchCounts counts = source.fetch(ids, vectors.data());
         stats.recomputed += counts.computed;
@@ -206,7 +308,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
                     ids.push_back(pending[i].node);
                     slots.push_back(i);
                 }
-            if (!ids.empty()) exact_distances([&](size_t i) -> float& { return pending[slots[i]].distance; });
+            if (!ids.empty()) fetch_exact([&](size_t i) -> float& { return pending[slots[i]].distance; });
         }
         for (const Candidate& c : pending) {
             exact.push(c);
@@ -264,43 +366,24 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     hits.reserve(results.size());
     for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
     std::reverse(hits.begin(), hits.end());
-    const bool rerank = pq_walk && params.recompute && params.rerank > 0;
+    const bool rerank_list = pq_walk && params.recompute;
     // Extra nodes (hybrid search's keyword candidates) that the walk did not rank already.
-    const size_t own = rerank ? std::min(hits.size(), std::max(params.rerank, params.top_k)) : hits.size();
-    const size_t first_extra = own;
+    size_t own = rerank_list ? std::min(hits.size(), rerank_candidates(params)) : hits.size();
     hits.resize(own);
-    if (!extra_nodes.empty()) {
-        if (++epoch_ == 0) {
-            std::fill(visited_.begin(), visited_.end(), 0);
-            epoch_ = 1;
-        }
-        for (const Hit& h : hits) visited_[h.node] = epoch_;
-        for (uint32_t v : extra_nodes)
-            if (v < g.nodes && visited_[v] != epoch_ && !is_deleted(v) &&
-                (filter == nullptr || bit(filter->allowed, v))) {
-                visited_[v] = epoch_;
-                hits.push_back({v, 0.0f});
-            }
-    }
-    if (rerank && !hits.empty()) {
-        // PQ navigated; now rank the best PQ candidates (and the extras) by exact distance, in one batch (at least
-        // top_k of them: every hit returned is ranked exactly).
-        ids.clear();
-        for (const Hit& h : hits) ids.push_back(h.node);
-        exact_distances([&](size_t i) -> float& { return hits[i].distance; });
-    } else if (hits.size() > first_extra) {
+    append_extras(hits, own, extra_nodes, filter, rerank_list, stats);
+    if (rerank_list && !hits.empty()) {
+        // PQ navigated; now rank the best PQ candidates (and the extras) by exact distance: every hit returned is
+        // ranked exactly.
+        rerank(hits, own, source, query, params, stats, extras ? extras->depth_distance : nullptr);
+    } else if (hits.size() > own) {
         // Interleaved walk: the extras in a batch of their own; recompute off: their PQ distances.
-        ids.assign(hits.size() - first_extra, 0);
-        for (size_t i = first_extra; i < hits.size(); ++i) ids[i - first_extra] = hits[i].node;
-        if (params.recompute)
-            exact_distances([&](size_t i) -> float& { return hits[first_extra + i].distance; });
-        else
-            for (size_t i = first_extra; i < hits.size(); ++i) hits[i].distance = pq_distance(hits[i].node);
+        if (params.recompute) {
+            std::vector<size_t> slots;
+            for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
+            exact_distances(hits, slots, source, query, stats);
+        }
+        std::sort(hits.begin(), hits.end(), hit_order);
     }
-    if (rerank || hits.size() > first_extra)
-        std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-            return a.distance < b.distance || (a.distance == b.distance && a.node < b.node);
-        });
     if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
     if (filter != nullptr && hits.size() < std::min(params.top_k, filter->count)) {
         // The walk could not reach enough allowed nodes (a part of the graph cut off from the entry point): scan.

@@ -9,9 +9,12 @@
 // earlier when the search cannot go on without it, so the encoder runs full batches. Results are ranked by exact
 // distance only.
 //
-// With share 0 the walk runs on PQ distances alone and the best `rerank` candidates of the final list are
-// recomputed in one batch and ranked exactly: on our data this reaches the same recall with about half the
-// recomputations (bench/README.md), so it is the default. With recompute off nothing is recomputed (PQ scores).
+// With share 0 the walk runs on PQ distances alone and its final list is re-ranked exactly: on our data this
+// reaches the same recall with about half the recomputations (bench/README.md), so it is the default. The re-rank
+// is adaptive by default: candidates are recomputed best PQ distance first, 8 at a time after a first batch of
+// max(top_k, 8), until the next one's PQ distance is at least the k-th exact distance so far plus the index's
+// PQ error margin (pq/error_profile.h) at `rerank_confidence`, or `rerank_limit` were recomputed. A fixed `rerank`
+// N recomputes the best N in one batch. With recompute off nothing is recomputed (PQ scores).
 #pragma once
 
 #include <cstddef>
@@ -22,6 +25,7 @@
 #include "graph/graph.h"
 #include "leann/metric.h"
 #include "leann/search_options.h"
+#include "pq/error_profile.h"
 #include "pq/product_quantizer.h"
 #include "search/vector_source.h"
 
@@ -41,7 +45,13 @@ struct SearchContext {
     std::span<const uint8_t> codes;  // nodes * pq->code_size()
     Metric metric = Metric::cosine;
     std::span<const uint8_t> deleted;  // optional tombstone bitmap (bit per node): never returned
+    pq::ErrorProfile error_profile;    // for the adaptive re-rank; empty: a fixed kFallbackRerank instead
 };
+
+/// The re-rank size when the adaptive one cannot run (an index built before the error profile existed).
+constexpr size_t kFallbackRerank = 64;
+/// Adaptive re-rank: candidates recomputed per encoder batch after the first.
+constexpr size_t kAdaptiveStep = 8;
 
 /// Hybrid search: nodes to rank by exact distance together with the search's own candidates (in the same re-rank
 /// batch when the walk is on PQ distances; in a batch of their own after an interleaved walk; by PQ distance with
@@ -49,7 +59,16 @@ struct SearchContext {
 struct RerankExtras {
     std::span<const uint32_t> nodes;  // live node ids; repeats of the search's own candidates are ignored
     bool keep_all = false;
+    /// Out, when set: the (estimated) exact distance of the walk's kFusionDepth-th candidate by PQ distance, for
+    /// score normalisation that does not depend on how deep the re-rank went. The adaptive re-rank estimates it as
+    /// PQ distance minus the query's PQ bias when it stopped before that candidate; otherwise it is the largest
+    /// exact distance the re-rank computed for the search's own candidates; NaN when nothing was ranked.
+    float* depth_distance = nullptr;
 };
+
+/// The depth of the vector ranking that hybrid search's score normalisation refers to (the fixed re-rank depth its
+/// fusion weights were chosen with).
+constexpr size_t kFusionDepth = 64;
 
 /// The chunks a filtered search may return (leann/filter.h), as the index room computed them for one query.
 /// Filtered searches return the best top_k of these: the walk routes through every node but admits only allowed
@@ -77,13 +96,27 @@ private:
     bool is_deleted(uint32_t node) const;
     std::vector<Hit> scan(const NodeFilter& filter, VectorSource& source, const float* query,
                           const SearchParams& params, SearchStats& stats, const RerankExtras* extras);
-    void rank_exactly(std::vector<Hit>& hits, VectorSource& source, const float* query, const SearchParams& params,
-                      SearchStats& stats);
+    size_t rerank_candidates(const SearchParams& params) const;
+    /// Appends the extras (hybrid search's keyword candidates; deleted, filtered-out and repeated ones skipped) to
+    /// hits with their PQ distances. take_from_own: extras among hits[0, own) move out of them (own shrinks), so
+    /// that the re-rank computes them; otherwise they stay where they are.
+    void append_extras(std::vector<Hit>& hits, size_t& own, std::span<const uint32_t> extras, const NodeFilter* filter,
+                       bool take_from_own, SearchStats& stats);
+    /// hits[0, own): the search's candidates by PQ distance, best first; hits[own, end): extras (any distance).
+    /// Computes exact distances for the extras and for the candidates the re-rank policy picks (fixed or adaptive,
+    /// at least top_k), drops the other candidates, and sorts by exact distance.
+    void rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
+                const SearchParams& params, SearchStats& stats, float* depth_distance);
+    /// Writes the exact distance of hits[slots[i]] for every i, in one fetch (one encoder batch).
+    void exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
+                         const float* query, SearchStats& stats);
 
     const SearchContext& ctx_;
     std::vector<uint32_t> visited_;
     uint32_t epoch_ = 0;
     std::vector<float> table_;
+    std::vector<uint32_t> fetch_ids_;
+    std::vector<float> fetch_vectors_;
 };
 
 /// Exact top-k by brute force over a row-major matrix (ground truth for recall).

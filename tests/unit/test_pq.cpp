@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "leann/error.h"
+#include "pq/error_profile.h"
 #include "pq/kmeans.h"
 #include "pq/product_quantizer.h"
 #include "util/distance.h"
@@ -59,6 +60,81 @@ TrainParams params_with(size_t subquantizers, size_t iterations = 10, size_t thr
     params.iterations = iterations;
     params.threads = threads;
     return params;
+}
+
+TEST(ErrorProfile, PointsMustAscendAndMarginsInterpolate) {
+    const ErrorProfile p = ErrorProfile::from_points({{0.5, 0.01f}, {0.9, 0.05f}, {1.0, 0.2f}});
+    ASSERT_FALSE(p.empty());
+    EXPECT_FLOAT_EQ(p.margin(0.5), 0.01f);
+    EXPECT_FLOAT_EQ(p.margin(0.7), 0.03f);
+    EXPECT_FLOAT_EQ(p.margin(0.95), 0.125f);
+    EXPECT_FLOAT_EQ(p.margin(0.1), 0.01f);  // clamped to the stored levels
+    EXPECT_FLOAT_EQ(p.margin(1.0), 0.2f);
+    EXPECT_TRUE(ErrorProfile::from_points({{0.9, 0.05f}, {0.5, 0.01f}}).empty());      // levels not ascending
+    EXPECT_TRUE(ErrorProfile::from_points({{0.5, 0.05f}, {0.9, 0.01f}}).empty());      // margins decreasing
+    EXPECT_TRUE(ErrorProfile::from_points({{0.0, 0.05f}}).empty());                    // level out of (0, 1]
+    EXPECT_TRUE(ErrorProfile::from_points({{0.5, float(NAN)}}).empty());               // not finite
+    EXPECT_TRUE(ErrorProfile().empty());
+    EXPECT_TRUE(std::isinf(ErrorProfile().margin(0.9)));
+}
+
+TEST(ErrorProfile, MarginsCoverTheDeviationOfNearNeighboursOfNewQueries) {
+    // Measured on the data's own points; checked on queries that are not in the data: the PQ error of each
+    // query's 16 nearest points, less the bias estimated from its 8 best PQ candidates, stays under m(c) for
+    // about a share c of them.
+    const size_t n = 4000, dim = 32;
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> centres(20 * dim), x(n * dim), queries(100 * dim);
+    for (float& c : centres) c = normal(rng);
+    auto fill = [&](std::vector<float>& out, size_t rows) {
+        for (size_t i = 0; i < rows; ++i) {
+            const size_t c = rng() % 20;
+            for (size_t j = 0; j < dim; ++j) out[i * dim + j] = centres[c * dim + j] + 0.7f * normal(rng);
+            normalize(out.data() + i * dim, dim);
+        }
+    };
+    fill(x, n);
+    fill(queries, 100);
+    TrainParams train;
+    train.subquantizers = 8;
+    train.threads = 1;
+    const ProductQuantizer pq = ProductQuantizer::train(x.data(), n, dim, train);
+    std::vector<uint8_t> codes(n * pq.code_size());
+    pq.encode(x.data(), n, codes.data(), 1);
+    const ErrorProfile profile = ErrorProfile::measure(pq, codes.data(), x.data(), n, dim, Metric::inner_product,
+                                                       {.threads = 1});
+    ASSERT_FALSE(profile.empty());
+    for (size_t i = 1; i < profile.points().size(); ++i)
+        EXPECT_GE(profile.points()[i].second, profile.points()[i - 1].second);
+    EXPECT_GT(profile.margin(0.99), profile.margin(0.5));
+
+    size_t pairs = 0, under90 = 0, under99 = 0;
+    std::vector<float> table(pq.subquantizers() * kCentroids);
+    for (size_t qi = 0; qi < 100; ++qi) {
+        const float* q = queries.data() + qi * dim;
+        pq.distance_table(q, Metric::inner_product, table.data());
+        std::vector<std::pair<float, uint32_t>> exact, approx;
+        for (uint32_t v = 0; v < n; ++v) {
+            exact.emplace_back(distance(Metric::inner_product, q, x.data() + size_t(v) * dim, dim), v);
+            approx.emplace_back(pq.distance(table.data(), codes.data() + size_t(v) * pq.code_size()), v);
+        }
+        std::partial_sort(exact.begin(), exact.begin() + 16, exact.end());
+        std::partial_sort(approx.begin(), approx.begin() + 8, approx.end());
+        double bias = 0;
+        for (size_t i = 0; i < 8; ++i)
+            bias += approx[i].first - distance(Metric::inner_product, q, x.data() + size_t(approx[i].second) * dim, dim);
+        bias /= 8;
+        for (size_t i = 0; i < 16; ++i) {
+            const float p = pq.distance(table.data(), codes.data() + size_t(exact[i].second) * pq.code_size());
+            const double deviation = p - exact[i].first - bias;
+            ++pairs;
+            under90 += deviation <= profile.margin(0.9);
+            under99 += deviation <= profile.margin(0.99);
+        }
+    }
+    EXPECT_GE(double(under90) / double(pairs), 0.8);
+    EXPECT_GE(double(under99) / double(pairs), 0.95);
 }
 
 TEST(Pq, ChooseSubquantizers) {

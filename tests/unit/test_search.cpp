@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "graph/graph.h"
+#include "pq/error_profile.h"
 #include "pq/product_quantizer.h"
 #include "search/two_level_search.h"
 #include "search/vector_source.h"
@@ -66,6 +69,7 @@ struct Fixture {
         double recall = 0;
         double recomputed = 0;
         double batches = 0;
+        size_t min_recomputed = SIZE_MAX, max_recomputed = 0;
     };
     Outcome run(const SearchParams& params, VectorSource* source = nullptr) {
         OracleSource oracle(base.data(), n, dim);
@@ -81,6 +85,8 @@ struct Fixture {
             for (const auto& t : truth)
                 o.recall += std::count_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.node == t.node; });
             o.recomputed += double(stats.recomputed);
+            o.min_recomputed = std::min(o.min_recomputed, stats.recomputed);
+            o.max_recomputed = std::max(o.max_recomputed, stats.recomputed);
             o.batches += double(stats.batches);
         }
         o.recall /= double(queries * params.top_k);
@@ -137,6 +143,74 @@ TEST(TwoLevelSearch, PqWalkWithExactRerankRecomputesExactlyTheRerankedCandidates
     SearchParams more = p;
     more.rerank = 8;
     EXPECT_LT(f.run(more).recall, o.recall + 1e-9);
+}
+
+TEST(TwoLevelSearch, AdaptiveRerankStopsWhenNoCandidateCanEnterTheTopK) {
+    Fixture f;
+    SearchParams p;
+    p.top_k = 3;
+    p.complexity = 200;
+    p.rerank = 0;  // adaptive
+    p.rerank_limit = 96;
+    // Without an error profile (an index from before it existed) the re-rank is the fixed fallback.
+    const auto fixed = f.run(p);
+    EXPECT_EQ(fixed.min_recomputed, kFallbackRerank);
+    EXPECT_EQ(fixed.max_recomputed, kFallbackRerank);
+
+    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
+                                                    f.ctx.metric, {.threads = 1});
+    ASSERT_FALSE(f.ctx.error_profile.empty());
+    p.rerank_confidence = 0.9;
+    const auto low = f.run(p);
+    p.rerank_confidence = 0.99;
+    const auto high = f.run(p);
+    // Every query recomputes its first batch (max(top_k, 8)), at most the limit, and stops before it on average.
+    EXPECT_GE(low.min_recomputed, kAdaptiveStep);
+    EXPECT_LE(high.max_recomputed, p.rerank_limit);
+    EXPECT_LT(low.recomputed, 0.75 * double(p.rerank_limit));
+    EXPECT_GT(low.max_recomputed, low.min_recomputed) << "the stop depends on the query";
+    // A higher confidence never stops earlier, and finds at least as much.
+    EXPECT_GE(high.recomputed, low.recomputed);
+    EXPECT_GE(high.recall, low.recall - 1e-9);
+    EXPECT_GE(high.recall, 0.9);
+    // Against the fixed re-rank of the same depth as the adaptive one's average: at least as good.
+    SearchParams same = p;
+    same.rerank = size_t(std::ceil(low.recomputed));
+    EXPECT_GE(low.recall, f.run(same).recall - 0.01);
+
+    p.rerank_limit = 12;  // the cap holds per query
+    EXPECT_LE(f.run(p).max_recomputed, 12u);
+}
+
+TEST(TwoLevelSearch, AdaptiveRerankAlwaysRanksTheExtras) {
+    // Hybrid search's keyword candidates are ranked exactly even when they are among the walk's own candidates
+    // far down the PQ order, where the adaptive re-rank would stop before them.
+    Fixture f;
+    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
+                                                    f.ctx.metric, {.threads = 1});
+    SearchParams p;
+    p.top_k = 3;
+    p.complexity = 200;
+    p.rerank = 0;
+    OracleSource oracle(f.base.data(), f.n, f.dim);
+    Searcher searcher(f.ctx);
+    const float* q = f.query.data();
+    SearchParams pq_only = p;
+    pq_only.recompute = false;
+    pq_only.top_k = 100;
+    const auto order = searcher.search(q, oracle, pq_only);  // the walk's list by PQ distance
+    ASSERT_EQ(order.size(), 100u);
+    const uint32_t extra_nodes[] = {order[90].node, order[60].node, order[90].node};  // a repeat is ignored
+    RerankExtras extras{extra_nodes, true};
+    SearchStats stats;
+    const auto hits = searcher.search(q, oracle, p, &stats, &extras);
+    EXPECT_LT(stats.recomputed, 90u) << "the adaptive re-rank stopped early";
+    for (uint32_t v : {order[90].node, order[60].node}) {
+        const auto it = std::find_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.node == v; });
+        ASSERT_NE(it, hits.end()) << "extra " << v << " missing";
+        EXPECT_FLOAT_EQ(it->distance, distance(f.ctx.metric, q, f.base.data() + size_t(v) * f.dim, f.dim));
+        EXPECT_EQ(std::count_if(hits.begin(), hits.end(), [&](const Hit& h) { return h.node == v; }), 1);
+    }
 }
 
 TEST(TwoLevelSearch, NoRecomputeUsesPqOnly) {

@@ -168,7 +168,7 @@ TEST_F(ServeApi, BadSearchRequestsGetClearErrors) {
         {R"({"index": "notes", "query": "fox", "top_k": "5"})", 400, "invalid_field", "top_k"},
         {R"({"index": "notes", "query": "fox", "top_k": 2.5})", 400, "invalid_field", "top_k"},
         {R"({"index": "notes", "query": "fox", "complexity": 99999999})", 400, "invalid_field", "complexity"},
-        {R"({"index": "notes", "query": "fox", "rerank": 0})", 400, "invalid_field", "rerank"},
+        {R"({"index": "notes", "query": "fox", "rerank": -1})", 400, "invalid_field", "rerank"},
         {R"({"index": "notes", "query": "fox", "topk": 3})", 400, "unknown_field", "topk"},
         {R"({"index": 7, "query": "fox"})", 400, "invalid_field", "index"},
         {R"({"index": "../x", "query": "fox"})", 400, "invalid_index_name", "../x"},
