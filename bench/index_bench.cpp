@@ -8,7 +8,12 @@
 //               [--graph-degree 32] [--ef-construction 128] [--no-prune] [--pruned-degree 12] [--hub-degree 32]
 //               [--hub-fraction 0.02] [--pq-bytes 0] [--hub-cache-mb 0]
 //               [--complexity 8,16,32,64,128] [--share 0] [--rerank 64] [--batch 64] [--no-recompute]
+//               [--top-k 10] [--confidence 0.98] [--rerank-limit 128] [--dump-lists FILE]
 //               [--encoder-queries 50] [--encoder-complexity 32]
+// Lists (comma-separated) are swept. --rerank 0 is the adaptive re-rank, swept over --confidence; --dump-lists
+// writes each query's PQ walk list (nodes and PQ distances, JSON lines) for studying re-rank policies offline.
+// The encoder stage runs every --rerank value at each --encoder-complexity, with the first --top-k and
+// --confidence.
 // --gt is used only without --limit (it is the exact top-k over the whole base); otherwise brute force here.
 #include <sys/resource.h>
 
@@ -235,12 +240,12 @@ int run(const Options& o) {
     const std::vector<double> shares = list(o.get("share", "0"));
     const std::vector<double> batches = list(o.get("batch", "64"));
     const std::vector<double> reranks = list(o.get("rerank", "64"));  // 0 = adaptive
-    const std::vector<double> confidences = list(o.get("confidence", "0.99"));  // for the adaptive re-rank
+    const std::vector<double> confidences = list(o.get("confidence", "0.98"));  // for the adaptive re-rank
     const std::vector<double> top_ks = list(o.get("top-k", "10"));
     for (double share : shares) {
         for (double batch : batches) {
             for (double rerank : share > 0 ? std::vector<double>{0} : reranks) {
-            for (double confidence : share == 0 && rerank == 0 ? confidences : std::vector<double>{0.99}) {
+            for (double confidence : share == 0 && rerank == 0 ? confidences : std::vector<double>{0.98}) {
             for (double top_k : top_ks) {
             for (double complexity : list(o.get("complexity", "8,16,32,64,128"))) {
                 if (share == 0 && complexity < rerank) continue;  // the re-rank takes from the list
@@ -308,12 +313,14 @@ int run(const Options& o) {
         index.set_cache_capacity(0);  // every query pays its own recomputations
         const size_t count = std::min(texts.size(), size_t(o.num("encoder-queries", 50)));
         for (double complexity : list(o.get("encoder-complexity", "32"))) {
+        for (double rerank : reranks) {  // alternating policies per complexity, so load affects them alike
             leann::SearchOptions s;
             s.mode = leann::SearchMode::vector;
-            s.top_k = 10;
+            s.top_k = size_t(top_ks.front());
             s.complexity = size_t(complexity);
             s.recompute_share = shares.front();
-            s.rerank = size_t(reranks.back());
+            s.rerank = size_t(rerank);
+            s.rerank_confidence = confidences.front();
             s.batch_size = size_t(batches.front());
             std::vector<double> times;
             double r3 = 0, recomputed = 0;
@@ -334,10 +341,12 @@ int run(const Options& o) {
             rec["queries"] = count;
             rec["recall@3"] = r3 / double(count);
             rec["recomputed_per_query"] = recomputed / double(count);
+            rec["top_k"] = s.top_k;
             rec["p50_ms"] = 1000 * percentile(times, 0.5);
             rec["p95_ms"] = 1000 * percentile(times, 0.95);
             std::printf("%s\n", rec.dump().c_str());
             std::fflush(stdout);
+        }
         }
     }
     if (!o.has("keep")) std::filesystem::remove(path);

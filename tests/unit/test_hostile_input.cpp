@@ -3,6 +3,7 @@
 // non-string or path-like model names). Every entry point must refuse with the file/field named, never crash.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -254,6 +255,48 @@ TEST(PoisonedIndex, MetaFieldsAreCheckedAndNamed) {
         set_meta(b, [](nlohmann::json& m) { m["model"]["content_hash"] = nlohmann::json::array({1}); });
     });
     EXPECT_TRUE(has(open_error(t.path), "META: model.content_hash is not a string")) << open_error(t.path);
+}
+
+// The adaptive re-rank's error profile (META pq.rerank_margins) is only advice: a malformed one opens, says so in
+// `stats`, and searches re-rank the fixed fallback instead, as for an index built before the profile existed.
+TEST(PoisonedIndex, MalformedRerankMarginsFallBackToAFixedRerank) {
+    auto exact_per_query = [](const fs::path& path, const std::shared_ptr<Encoder>& encoder) {
+        Index index = Index::open(path);
+        index.attach_encoder(encoder);
+        index.set_cache_capacity(0);
+        SearchOptions o;
+        o.mode = SearchMode::vector;
+        o.top_k = 3;
+        const SearchResult r = index.search("quick fox", o);
+        EXPECT_EQ(r.hits.size(), 3u);
+        return r.stats.recomputed + r.stats.hub_hits + r.stats.lru_hits;
+    };
+    {
+        TinyIndex t;
+        const IndexStats st = Index::open(t.path).stats();
+        EXPECT_TRUE(st.adaptive_rerank);
+        EXPECT_LT(exact_per_query(t.path, t.encoder), 60u) << "the adaptive re-rank stops before the whole list";
+    }
+    const std::vector<nlohmann::json> bad = {
+        "x", 7, nlohmann::json::array({nlohmann::json::array({0.5, "a"})}),
+        nlohmann::json::array({nlohmann::json::array({0.9, 0.1}), nlohmann::json::array({0.5, 0.2})}),
+        nlohmann::json::array({nlohmann::json::array({2.0, 0.1})}),
+        nlohmann::json::array({nlohmann::json::array({0.5, 0.3}), nlohmann::json::array({0.9, 0.1})}),
+        nlohmann::json::array({nlohmann::json::array({0.5})}), nullptr};
+    for (const nlohmann::json& value : bad) {
+        TinyIndex t;
+        reseal(t.path, index::kMeta, [&](std::vector<std::byte>& b) {
+            set_meta(b, [&](nlohmann::json& m) { m["pq"]["rerank_margins"] = value; });
+        });
+        IndexStats st;
+        ASSERT_NO_THROW(st = Index::open(t.path).stats()) << value.dump();
+        EXPECT_FALSE(st.adaptive_rerank) << value.dump();
+        EXPECT_TRUE(std::any_of(st.advice.begin(), st.advice.end(),
+                                [](const std::string& a) { return has(a, "re-rank a fixed 64"); }))
+            << value.dump();
+        // All 60 chunks are within the fixed re-rank of 64.
+        EXPECT_EQ(exact_per_query(t.path, t.encoder), 60u) << value.dump();
+    }
 }
 
 TEST(PoisonedIndex, DeeplyNestedMetaIsRefused) {

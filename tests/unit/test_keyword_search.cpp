@@ -469,6 +469,7 @@ TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
         return hit_ids(index, query, o);
     };
     EXPECT_EQ(Index::open(path).stats().format_version, 3u);
+    EXPECT_FALSE(Index::open(path).stats().adaptive_rerank) << "written before the PQ error profile";
     EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1"}));
     EXPECT_EQ(ids("lighthouse"), std::set<std::string>{});  // no stems in a version-1 segment
     WriterOptions wo;
