@@ -8,7 +8,7 @@
 //               [--graph-degree 32] [--ef-construction 128] [--no-prune] [--pruned-degree 12] [--hub-degree 32]
 //               [--hub-fraction 0.02] [--pq-bytes 0] [--hub-cache-mb 0]
 //               [--complexity 8,16,32,64,128] [--share 0] [--rerank 64] [--batch 64] [--no-recompute]
-//               [--top-k 10] [--confidence 0.98] [--rerank-limit 128] [--dump-lists FILE]
+//               [--top-k 10] [--confidence 0.95] [--rerank-limit 128] [--dump-lists FILE]
 //               [--encoder-queries 50] [--encoder-complexity 32]
 // Lists (comma-separated) are swept. --rerank 0 is the adaptive re-rank, swept over --confidence; --dump-lists
 // writes each query's PQ walk list (nodes and PQ distances, JSON lines) for studying re-rank policies offline.
@@ -240,12 +240,12 @@ int run(const Options& o) {
     const std::vector<double> shares = list(o.get("share", "0"));
     const std::vector<double> batches = list(o.get("batch", "64"));
     const std::vector<double> reranks = list(o.get("rerank", "64"));  // 0 = adaptive
-    const std::vector<double> confidences = list(o.get("confidence", "0.98"));  // for the adaptive re-rank
+    const std::vector<double> confidences = list(o.get("confidence", std::to_string(leann::SearchOptions{}.rerank_confidence)));  // for the adaptive re-rank
     const std::vector<double> top_ks = list(o.get("top-k", "10"));
     for (double share : shares) {
         for (double batch : batches) {
             for (double rerank : share > 0 ? std::vector<double>{0} : reranks) {
-            for (double confidence : share == 0 && rerank == 0 ? confidences : std::vector<double>{0.98}) {
+            for (double confidence : share == 0 && rerank == 0 ? confidences : std::vector<double>{leann::SearchOptions{}.rerank_confidence}) {
             for (double top_k : top_ks) {
             for (double complexity : list(o.get("complexity", "8,16,32,64,128"))) {
                 if (share == 0 && complexity < rerank) continue;  // the re-rank takes from the list

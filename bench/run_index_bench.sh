@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The index benchmark (issue 3): every figure of the "Index" part of bench/README.md comes from this script.
 #
-#   bench/run_index_bench.sh [STAGE...]     stages: defaults scaling ablation fmnist latency faiss (default: all)
+#   bench/run_index_bench.sh [STAGE...]     stages: defaults scaling ablation fmnist latency faiss adaptive
+#                                           (default: scaling ablation fmnist defaults latency)
 #
 # Inputs (made once, cached under bench/data/, gitignored):
 #   apt-get install wordnet-base python3.11-doc python-pandas-doc dataset-fashion-mnist
@@ -12,7 +13,7 @@
 # bench/summarize_index_bench.py into the tables of bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=build/bin/index_bench
+bin=${INDEX_BENCH:-build/bin/index_bench}   # INDEX_BENCH: another build's binary
 out=bench/results/index
 mkdir -p "$out"
 W=bench/data/wordnet
@@ -69,6 +70,17 @@ for stage in "${stages[@]}"; do
             --encoder-complexity 200,800 --encoder-queries 50 --label "wordnet 117659" >> "$out/latency.jsonl"
         pydoc --gt $R/faiss_pydoc20k.gt.npy --complexity 200,800 --rerank 32,64 --query-texts $P/queries.tsv \
             --encoder-complexity 200,800 --encoder-queries 30 --label "pydoc 20000" >> "$out/latency.jsonl" ;;
+    adaptive)  # issue 12 item 1: adaptive re-rank (per confidence) vs fixed sizes; PQ 32 vs 48 (the default) bytes;
+               # then end to end with the encoder, auto vs 64 alternating (top-k 5, the CLI's default)
+        : > "$out/adaptive.jsonl"
+        for pq in 48 32; do
+            wordnet --pq-bytes $pq --share 0 --rerank 0,16,24,32,64 --confidence 0.95,0.9,0.98,0.99 --top-k 5,3,10 \
+                --complexity 800,1600 --label "wordnet 117659 pq=$pq" >> "$out/adaptive.jsonl"
+            pydoc --pq-bytes $pq --share 0 --rerank 0,16,24,32,64 --confidence 0.95,0.9,0.98,0.99 --top-k 5,3,10 \
+                --complexity 800,1600 --label "pydoc 20000 pq=$pq" >> "$out/adaptive.jsonl"
+        done
+        pydoc --share 0 --rerank 0,64 --top-k 5 --complexity 1600 --query-texts $P/queries.tsv --encoder-complexity 1600 \
+            --encoder-queries 40 --label "pydoc 20000 encoder" >> "$out/adaptive.jsonl" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
     esac
 done

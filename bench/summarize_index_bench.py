@@ -3,7 +3,7 @@
 bench/README.md. Recomputations "at recall@3 = 0.90" are interpolated linearly between the two complexity settings
 that bracket the target (the sweep is dense enough that the bracket is tight); "-" means never reached.
 
-    python3 bench/summarize_index_bench.py [defaults|scaling|ablation|fmnist|latency|faiss]...
+    python3 bench/summarize_index_bench.py [defaults|scaling|ablation|fmnist|latency|faiss|adaptive]...
 """
 import json
 import os
@@ -203,8 +203,35 @@ def faiss():
                  "HNSWFlat best R@3", "IVFPQ best R@3"], rows))
 
 
+def adaptive():
+    """Issue 12 item 1: adaptive re-rank (by confidence) against fixed re-rank sizes, per data set, PQ size, top-k."""
+    builds, searches = load("adaptive")
+    rows = []
+    for label, recs in searches.items():
+        b = builds[label]
+        for r in sorted(recs, key=lambda r: (r["complexity"], r["top_k"], r["rerank"] != 0, -r.get("rerank_confidence", 0),
+                                             r["rerank"])):
+            if r["source"] != "oracle":
+                continue
+            policy = f"adaptive {r['rerank_confidence']}" if r["rerank"] == 0 else f"fixed {r['rerank']}"
+            rows.append([label, f"{b['structure_bytes_per_chunk']:.1f}", r["complexity"], r["top_k"], policy,
+                         f"{r['recall@3']:.3f}", f"{r['recall@10']:.3f}" if r["top_k"] >= 10 else "-",
+                         f"{r['recomputed_per_query']:.1f}", f"{r['recomputed_p50']:.0f} / {r['recomputed_p95']:.0f}"])
+    print(table(["index", "bytes/chunk", "complexity", "top-k", "re-rank", "recall@3", "recall@10",
+                 "recomputed/query", "p50 / p95"], rows))
+    enc = [(label, r) for label, recs in searches.items() for r in recs if r["source"] == "encoder"]
+    if enc:
+        print()
+        print(table(["index", "complexity", "top-k", "re-rank", "queries", "recall@3", "recomputed/query", "p50 ms",
+                     "p95 ms"],
+                    [[label, r["complexity"], r.get("top_k", 10), "auto" if r["rerank"] == 0 else r["rerank"],
+                      r["queries"], f"{r['recall@3']:.3f}", f"{r['recomputed_per_query']:.1f}", f"{r['p50_ms']:.0f}",
+                      f"{r['p95_ms']:.0f}"] for label, r in enc]))
+
+
 if __name__ == "__main__":
     for stage in sys.argv[1:] or ["defaults", "scaling", "ablation", "fmnist", "latency", "faiss"]:
         print(f"\n### {stage}\n")
         {"defaults": defaults, "scaling": scaling, "scaling-detail": lambda: sweep_table("scaling"), "ablation": ablation,
-         "fmnist": lambda: ablation("fmnist"), "latency": latency, "faiss": faiss, "complexity": complexity}[stage]()
+         "fmnist": lambda: ablation("fmnist"), "latency": latency, "faiss": faiss, "complexity": complexity,
+         "adaptive": adaptive}[stage]()

@@ -36,7 +36,7 @@ struct SearchOptions {
                                    // in small batches, until no remaining candidate can enter the top_k (by the
                                    // PQ error margin the index measured at build time; an index without one
                                    // re-ranks a fixed 64)
-    double rerank_confidence = 0.98;  // adaptive: the share of near neighbours whose PQ error the margin covers
+    double rerank_confidence = 0.95;  // adaptive: the share of near neighbours whose PQ error the margin covers
     size_t rerank_limit = 128;     // adaptive: at most this many candidates recomputed (at least top_k)
     size_t batch_size = 64;        // recompute requests gathered per encoder call; 1 = no batching
     bool recompute = true;         // false: no exact embeddings at all (PQ-ranked, approximate scores)
