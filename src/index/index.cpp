@@ -377,7 +377,7 @@ IndexStats Index::stats() const {
         s.pq_added_error = pq->value("added_error", 0.0);
     }
     s.adaptive_rerank = !x.context.error_profile.empty();
-    if (!s.adaptive_rerank)
+    if (!s.adaptive_rerank && x.info.nodes > search::kFallbackRerank)  // (smaller ones re-rank everything anyway)
         s.advice.push_back("built before leann measured its PQ error margins, so searches re-rank a fixed " +
                            std::to_string(search::kFallbackRerank) +
                            " candidates; a fresh build (leann build --force) lets them stop early");

@@ -367,7 +367,8 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     for (; !results.empty(); results.pop()) hits.push_back({results.top().node, results.top().distance});
     std::reverse(hits.begin(), hits.end());
     const bool rerank_list = pq_walk && params.recompute;
-    // Extra nodes (hybrid search's keyword candidates) that the walk did not rank already.
+    // The walk's candidates the re-rank may recompute (best PQ distance first), then the extras (hybrid search's
+    // keyword candidates), which are always ranked.
     size_t own = rerank_list ? std::min(hits.size(), rerank_candidates(params)) : hits.size();
     hits.resize(own);
     append_extras(hits, own, extra_nodes, filter, rerank_list, stats);

@@ -291,9 +291,6 @@ TEST(PoisonedIndex, MalformedRerankMarginsFallBackToAFixedRerank) {
         IndexStats st;
         ASSERT_NO_THROW(st = Index::open(t.path).stats()) << value.dump();
         EXPECT_FALSE(st.adaptive_rerank) << value.dump();
-        EXPECT_TRUE(std::any_of(st.advice.begin(), st.advice.end(),
-                                [](const std::string& a) { return has(a, "re-rank a fixed 64"); }))
-            << value.dump();
         // All 60 chunks are within the fixed re-rank of 64.
         EXPECT_EQ(exact_per_query(t.path, t.encoder), 60u) << value.dump();
     }
