@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LEANN=${LEANN:-build/bin/leann}
 FILES=${GLOSS_FILES:-2000}
-RERANKS=${RERANKS:-4,6,8,12,16,24,32,64}   # verify --rerank sweep: recomputations needed for a given recall
+RERANKS=${RERANKS:-auto,4,6,8,12,16,24,32,64}   # verify --rerank sweep: the default policy and the
+                                                # recomputations fixed sizes need for a given recall
 STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
 EDITS=${EDITS:-5}           # one-file edits in step 2 (0: churn a freshly built index)
 case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
@@ -52,9 +53,9 @@ verify_json() {
   python3 -c '
 import json, re, sys
 out, t = sys.argv[1], float(sys.argv[3]) - float(sys.argv[2])
-sweep = [dict(k=int(m[1]), recall=float(m[2]), queries=int(m[3]), complexity=m[4], rerank=int(m[5]),
+sweep = [dict(k=int(m[1]), recall=float(m[2]), queries=int(m[3]), complexity=m[4], rerank=m[5] if m[5] == "auto" else int(m[5]),
               recomputations=float(m[6]), s_per_query=float(m[7]))
-         for m in re.finditer(r"recall@(\d+) ([0-9.]+) over (\d+) sampled queries \(complexity (\w+), rerank (\d+)\): ([0-9.]+) recomputations and ([0-9.]+)s per query", out)]
+         for m in re.finditer(r"recall@(\d+) ([0-9.]+) over (\d+) sampled queries \(complexity (\w+), rerank (\d+|auto)\): ([0-9.]+) recomputations and ([0-9.]+)s per query", out)]
 c = re.search(r"\((\d+) live chunks, (\d+) deleted, generation (\d+)\)", out)
 d = {"ok": " OK " in out, "seconds": round(t, 2), "text": out, "sweep": sweep}
 if sweep: d.update({k: v for k, v in sweep[-1].items()})
@@ -140,7 +141,7 @@ s = {
 }
 def at_recall(sweep, target=0.90):
   """Recomputations per query where recall@3 first reaches target (linear between sweep points)."""
-  pts = sorted((p["recomputations"], p["recall"]) for p in sweep)
+  pts = sorted((p["recomputations"], p["recall"]) for p in sweep if p["rerank"] != "auto")  # fixed sizes only
   for (r0, c0), (r1, c1) in zip(pts, pts[1:]):
     if c0 >= target: return r0
     if c1 >= target: return r0 + (r1 - r0) * (target - c0) / (c1 - c0)
@@ -149,6 +150,9 @@ if by("churn"):
   s.update({
   "recomputations_at_recall_0.90": {"updated": at_recall(by("verify_updated")[0]["sweep"]),
                                     "fresh": at_recall(by("verify_fresh")[0]["sweep"])},
+  # the default adaptive re-rank ("auto" in RERANKS): recall@3 and recomputations per query
+  "adaptive": {name: [(p["recall"], p["recomputations"]) for p in by(step)[0]["sweep"] if p["rerank"] == "auto"]
+               for name, step in (("updated", "verify_updated"), ("fresh", "verify_fresh"))},
   "churn": [{k: r.get(k) for k in ("round", "seconds", "files_added", "files_removed", "embedded", "chunks", "chunks_added", "chunks_removed", "bytes_written", "index_bytes", "generation", "compacted")} for r in by("churn")],
   "stats_updated": by("stats_updated")[0], "stats_fresh": by("stats_fresh")[0],
   "verify_updated": {k: v for k, v in by("verify_updated")[0].items() if k != "text"},
