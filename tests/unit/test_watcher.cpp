@@ -340,6 +340,35 @@ TEST(WatcherTest, WatchLimitFallsBackToPolling) {
     EXPECT_FALSE(enough.polling()) << enough.describe();
 }
 
+// More events than the kernel queues while nobody reads (fs.inotify.max_queued_events): the batch says rescan,
+// and folders created while events were lost are watched afterwards.
+TEST(WatcherTest, QueueOverflowAsksForARescan) {
+    size_t queued = 0;
+    std::ifstream limit("/proc/sys/fs/inotify/max_queued_events");
+    if (!(limit >> queued) || queued == 0 || queued > 65536)
+        GTEST_SKIP() << "fs.inotify.max_queued_events unreadable or above 65536: overflowing it would take too long";
+    TempTree tree;
+    WatchOptions opts;
+    opts.debounce = milliseconds(200);
+    Watcher watcher({tree.root()}, opts);
+    if (watcher.polling()) GTEST_SKIP() << "inotify unavailable here: " << watcher.describe();
+    // Each new empty file is at least two events (create, close after write); nothing reads them meanwhile.
+    for (size_t i = 0; i < queued / 2 + 1000; ++i) write_file(tree.root() / ("f" + std::to_string(i) + ".md"), "");
+    fs::create_directories(tree.root() / "late");
+    bool rescan = false;
+    while (!rescan) {
+        std::optional<WatchBatch> batch = watcher.wait(settle_timeout);
+        ASSERT_TRUE(batch.has_value()) << "no batch reported the overflow";
+        rescan = batch->rescan;
+    }
+    write_file(tree.root() / "late" / "note.md", "x\n");
+    for (;;) {
+        std::optional<WatchBatch> batch = watcher.wait(settle_timeout);
+        ASSERT_TRUE(batch.has_value()) << "a file in a folder created during the overflow was never reported";
+        if (contains(*batch, tree.root() / "late" / "note.md")) break;
+    }
+}
+
 TEST(WatcherTest, SkipFoldersAreNotWatched) {
     TempTree tree;
     const fs::path data = tree.root() / "leann-data";
