@@ -22,6 +22,7 @@ RERANKS=${RERANKS:-auto,4,6,8,12,16,24,32,64}   # verify --rerank sweep: the def
                                                 # recomputations fixed sizes need for a given recall
 STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
 EDITS=${EDITS:-5}           # one-file edits in step 2 (0: churn a freshly built index)
+# SEED (default 7): which glosses make the tree (bench/update_tree.py --seed), for independent repeats
 case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
 SUFFIX=; [ "$FILES" != 2000 ] && SUFFIX=_$FILES
 CHUNK_OPTS=(--chunk-size "${CHUNK_SIZE:-48}" --chunk-overlap 0)   # chunks of a few glosses; the 256-token default makes one chunk per file
@@ -71,7 +72,7 @@ echo "== machine: $(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) cores
 echo "{\"cpu\": \"$(lscpu | grep 'Model name' | sed 's/.*: *//')\", \"nproc\": $(nproc), \"openblas_coretype\": \"${OPENBLAS_CORETYPE-unset}\", \"date\": \"$(date -u +%FT%TZ)\", \"files\": $FILES, \"chunk_opts\": \"${CHUNK_OPTS[*]}\"}" | rec env
 
 echo "== 1. tree" >&2
-python3 bench/update_tree.py init "$TREE" --files "$FILES" | rec tree
+python3 bench/update_tree.py init "$TREE" --files "$FILES" --seed "${SEED:-7}" | rec tree
 
 echo "== 2. initial build, then $EDITS one-file edits" >&2
 "$LEANN" build upd --docs "$TREE" "${CHUNK_OPTS[@]}" | rec build_initial
