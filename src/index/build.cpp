@@ -131,7 +131,8 @@ void write_index(const std::filesystem::path& path, std::span<const Document> do
     quantizer.encode(vectors, n, codes.data(), options.threads);
     pq::ErrorProfileParams profile_params;
     profile_params.threads = options.threads;
-    const pq::ErrorProfile profile = pq::ErrorProfile::measure(quantizer, codes.data(), vectors, n, dim, metric, profile_params);
+    const pq::ErrorProfile profile =
+        pq::ErrorProfile::measure(quantizer, codes.data(), vectors, n, dim, metric, profile_params);
     if (options.progress) options.progress("pq", 1, 1);
 
     // Hub cache: exact vectors of the highest-degree nodes, as many as the budget allows.

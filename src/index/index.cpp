@@ -65,7 +65,9 @@ pq::ErrorProfile read_error_profile(const nlohmann::json& meta, const std::strin
     for (size_t i = 0; ok && i < margins->size(); ++i) {
         const auto& p = (*margins)[i];
         ok = p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number();
-        if (ok) points.emplace_back(p[0].get<double>(), p[1].get<float>());
+        // A margin outside float's range would be undefined behaviour to convert: malformed.
+        ok = ok && std::abs(p[1].get<double>()) <= double(std::numeric_limits<float>::max());
+        if (ok) points.emplace_back(p[0].get<double>(), float(p[1].get<double>()));
     }
     pq::ErrorProfile profile = ok ? pq::ErrorProfile::from_points(std::move(points)) : pq::ErrorProfile{};
     if (profile.empty() && !(margins->is_array() && margins->empty()))

@@ -282,7 +282,8 @@ TEST(PoisonedIndex, MalformedRerankMarginsFallBackToAFixedRerank) {
         nlohmann::json::array({nlohmann::json::array({0.9, 0.1}), nlohmann::json::array({0.5, 0.2})}),
         nlohmann::json::array({nlohmann::json::array({2.0, 0.1})}),
         nlohmann::json::array({nlohmann::json::array({0.5, 0.3}), nlohmann::json::array({0.9, 0.1})}),
-        nlohmann::json::array({nlohmann::json::array({0.5})}), nullptr};
+        nlohmann::json::array({nlohmann::json::array({0.5})}),
+        nlohmann::json::array({nlohmann::json::array({0.5, 1e300})}), nullptr};
     for (const nlohmann::json& value : bad) {
         TinyIndex t;
         reseal(t.path, index::kMeta, [&](std::vector<std::byte>& b) {
