@@ -1,11 +1,15 @@
 // Keyword index benchmark: size against the compressed passages, build time, and BM25 scoring time per query.
 //
-//   keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD (19)]
+//   keyword_bench PASSAGES.jsonl|INDEX.leann [--limit N] [--queries N] [--seed S] [--level ZSTD (19)] [--keep FILE]
+//                 [--rare-df N (16)] [--bucket-terms N (256)]
 //
-// PASSAGES.jsonl: one JSON object per line with a "text" field (bench/make_wordnet.py writes one). The passages
+// PASSAGES.jsonl: one JSON object per line with a "text" field (bench/make_wordnet.py writes one) and optionally a
+// "metadata" object (`{"type": "code"}` keeps a chunk's terms exact, as an index does; otherwise prose), or an index
+// file, whose passages (id, text, metadata) are taken as they are. The passages
 // go through the real passage store writer and the keyword segment builder into a temporary index file; the
 // sections' sizes are read back from it. Queries are 1-3 words drawn from random passages (seeded), parsed as a search parses them. Scoring time
-// is score() (decode postings, BM25 over the live nodes) plus the top-10 selection, per query.
+// is score() (decode postings, resolve rare terms from their buckets' passages, BM25 over the live nodes) plus the
+// top-10 selection, per query. --keep FILE writes the index file there (for inspection) instead of a temporary one.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include "keyword/keyword_index.h"
+#include "leann/index.h"
 #include "keyword/keyword_tokenizer.h"
 #include "store/index_file.h"
 #include "store/passage_store.h"
@@ -28,42 +33,64 @@ static double seconds_since(Clock::time_point t) { return std::chrono::duration<
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD]\n");
+        std::fprintf(stderr, "usage: keyword_bench PASSAGES.jsonl [--limit N] [--queries N] [--seed S] [--level ZSTD] [--keep FILE]\n");
         return 2;
     }
     size_t limit = SIZE_MAX, queries = 300;
     int level = keyword::SegmentBuilder::kZstdLevel;
     unsigned seed = 42;
+    std::string keep;
+    uint32_t rare_df = keyword::kRareDf;
+    double bucket_terms = keyword::kBucketTerms;
     for (int i = 2; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--limit") limit = std::stoul(argv[i + 1]);
         else if (a == "--queries") queries = std::stoul(argv[i + 1]);
         else if (a == "--seed") seed = unsigned(std::stoul(argv[i + 1]));
         else if (a == "--level") level = std::stoi(argv[i + 1]);
+        else if (a == "--keep") keep = argv[i + 1];
+        else if (a == "--rare-df") rare_df = uint32_t(std::stoul(argv[i + 1]));
+        else if (a == "--bucket-terms") bucket_terms = std::stod(argv[i + 1]);
     }
-    std::vector<std::string> texts;
-    std::ifstream in(argv[1]);
+    std::vector<std::string> texts, metas, ids;
+    const std::string input = argv[1];
+    if (input.size() > 6 && input.ends_with(".leann")) {
+        const Index source = Index::open(input);
+        for (uint32_t v = 0; v < source.size() && texts.size() < limit; ++v) {
+            if (!source.live(v)) continue;
+            Document d = source.document(v);
+            ids.push_back(std::move(d.id));
+            texts.push_back(std::move(d.text));
+            metas.push_back(std::move(d.metadata));
+        }
+    }
+    std::ifstream in(input.ends_with(".leann") ? std::string() : input);
     for (std::string line; texts.size() < limit && std::getline(in, line);) {
         auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("text") && j["text"].is_string()) texts.push_back(j["text"]);
+        if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) continue;
+        texts.push_back(j["text"]);
+        ids.push_back(std::to_string(ids.size()));
+        metas.push_back(j.contains("metadata") && j["metadata"].is_object() ? j["metadata"].dump() : "{}");
     }
     if (texts.empty()) {
         std::fprintf(stderr, "no passages read\n");
         return 1;
     }
-    const auto path = std::filesystem::temp_directory_path() / ("keyword_bench_" + std::to_string(::getpid()) + ".leann");
+    const auto path = !keep.empty() ? std::filesystem::path(keep)
+                                    : std::filesystem::temp_directory_path() /
+                                          ("keyword_bench_" + std::to_string(::getpid()) + ".leann");
     auto t = Clock::now();
     keyword::SegmentBuilder builder(0);
     store::PassageStoreWriter passages;
     uint64_t raw = 0;
     for (size_t i = 0; i < texts.size(); ++i) {
-        builder.add_text(texts[i], keyword::TermStyle::prose);
-        passages.add(std::to_string(i), texts[i], "{}");
+        builder.add_passage(texts[i], metas[i]);
+        passages.add(ids[i], texts[i], metas[i]);
         raw += texts[i].size();
     }
     const double tokenize_s = seconds_since(t);
     t = Clock::now();
-    const std::vector<std::byte> segment = builder.encode(level);
+    const std::vector<std::byte> segment = builder.encode(level, rare_df, bucket_terms);
     const double encode_s = seconds_since(t);
     {
         store::IndexFileWriter out(path);
@@ -80,7 +107,9 @@ int main(int argc, char** argv) {
     const uint32_t n = uint32_t(texts.size());
     std::vector<uint8_t> deleted((n + 7) / 8, 0);
     t = Clock::now();
-    const keyword::KeywordIndex index = keyword::KeywordIndex::load(file.segments(keyword::kKeywordSection), n, deleted, path.string());
+    const store::PassageStore store(file, n);
+    const keyword::KeywordIndex index = keyword::KeywordIndex::load(file.segments(keyword::kKeywordSection), n, deleted,
+                                                                    path.string(), keyword::passage_reader(store));
     const double load_s = seconds_since(t);
 
     std::mt19937 rng(seed);
@@ -97,7 +126,7 @@ int main(int argc, char** argv) {
         query_terms.push_back(std::move(q.terms));
     }
     std::vector<double> ms;
-    size_t postings = 0, matches = 0;
+    size_t postings = 0, matches = 0, read = 0;
     for (const auto& q : query_terms) {
         t = Clock::now();
         keyword::KeywordStats st;
@@ -109,6 +138,7 @@ int main(int argc, char** argv) {
         ms.push_back(seconds_since(t) * 1000);
         postings += st.postings;
         matches += st.matches;
+        read += st.passages_read;
     }
     std::sort(ms.begin(), ms.end());
     double mean = 0;
@@ -121,9 +151,9 @@ int main(int argc, char** argv) {
     std::printf("build: tokenize %.2f s, encode %.2f s; load %.3f s; average length %.1f terms\n", tokenize_s,
                 encode_s, load_s, index.average_length());
     std::printf("scoring %zu queries: mean %.3f ms, p50 %.3f ms, p95 %.3f ms, max %.3f ms; %.0f postings and %.0f "
-                "matches per query\n",
+                "matches per query, %.1f passages read (rare terms)\n",
                 ms.size(), mean, ms[ms.size() / 2], ms[ms.size() * 95 / 100], ms.back(),
-                double(postings) / double(ms.size()), double(matches) / double(ms.size()));
-    std::filesystem::remove(path);
+                double(postings) / double(ms.size()), double(matches) / double(ms.size()), double(read) / double(ms.size()));
+    if (keep.empty()) std::filesystem::remove(path);
     return 0;
 }

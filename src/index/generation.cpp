@@ -228,6 +228,11 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     // version 3 has none, and gets one for every node now (its passages are read once, nothing is embedded).
     const bool add_keywords = segment_count[keyword::kKeywordSection] == 0;
     const bool join_keywords = !add_keywords && segment_count[keyword::kKeywordSection] + 1 > kMaxSegments;
+    // Joining keeps the first segment (the build's, usually nearly all nodes) and rewrites the rest as one.
+    const uint32_t keyword_tail_start =
+        join_keywords ? keyword::segment_nodes(x.file.segments(keyword::kKeywordSection).front(), x.file.path().string()).second
+                      : 0;
+    bool kept_first_keywords = false;
 
     // Listed again as they are: everything this generation does not replace.
     for (const auto& s : committed) {
@@ -238,7 +243,10 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
             case kPqCodes: if (join_codes) continue; break;
             case kChunkHashes: if (join_hashes) continue; break;
             case kHubIds: case kHubVectors: if (hubs.changed) continue; break;
-            case keyword::kKeywordSection: if (join_keywords) continue; break;
+            case keyword::kKeywordSection:
+                if (join_keywords && kept_first_keywords) continue;
+                kept_first_keywords = true;
+                break;
             default: break;
         }
         out.keep_section(s);
@@ -318,16 +326,20 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
         for (const auto& d : change.inserts) all.add_passage(d.text, d.metadata);
         out.add_section(keyword::kKeywordSection, all.encode());
     } else {
-        if (join_keywords)
-            out.add_section(keyword::kKeywordSection,
-                            keyword::merge_segments(x.file.segments(keyword::kKeywordSection), uint32_t(n),
-                                                    x.context.deleted, x.file.path().string()));
-        if (added > 0) {
-            keyword::SegmentBuilder fresh{uint32_t(n)};
-            for (const auto& m : change.moves) fresh.add_passage(m.document.text, m.document.metadata);
-            for (const auto& d : change.inserts) fresh.add_passage(d.text, d.metadata);
-            out.add_section(keyword::kKeywordSection, fresh.encode());
+        // Joining re-reads the text of the nodes after the first segment (rare terms are stored by hash, so
+        // segments cannot be merged from their postings); deleted ones keep their place with no terms.
+        const uint32_t fresh_start = join_keywords ? keyword_tail_start : uint32_t(n);
+        keyword::SegmentBuilder fresh{fresh_start};
+        std::vector<uint32_t> tail;
+        for (uint32_t v = fresh_start; v < n; ++v) tail.push_back(v);
+        const auto tail_passages = x.passages.get_many(tail);
+        for (uint32_t v : tail) {
+            const auto& p = tail_passages[v - fresh_start];
+            fresh.add_passage(g.deleted[v] ? std::string_view{} : std::string_view(p.text), p.metadata);
         }
+        for (const auto& m : change.moves) fresh.add_passage(m.document.text, m.document.metadata);
+        for (const auto& d : change.inserts) fresh.add_passage(d.text, d.metadata);
+        if (fresh.count() > 0) out.add_section(keyword::kKeywordSection, fresh.encode());
     }
     std::vector<uint8_t> deleted(g.deleted.begin(), g.deleted.end());
     out.add_section(kTombstones, bytes_of(tomb_bits(deleted)));

@@ -77,7 +77,8 @@ const keyword::KeywordIndex& Index::Impl::keywords() {
                         "): keyword and hybrid search need one; the next update adds it, or rebuild with "
                         "`leann build --force`");
         keyword_index = std::make_shared<const keyword::KeywordIndex>(keyword::KeywordIndex::load(
-            file.segments(keyword::kKeywordSection), info.nodes, context.deleted, file.path().string()));
+            file.segments(keyword::kKeywordSection), info.nodes, context.deleted, file.path().string(),
+            keyword::passage_reader(passages)));
     }
     return *keyword_index;
 }

@@ -1,14 +1,19 @@
 #include "keyword/keyword_index.h"
 
+#include <xxhash.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <numeric>
+#include <set>
 
 #include "keyword/keyword_tokenizer.h"
 #include "leann/error.h"
+#include "store/passage_store.h"
 #include "util/json_limits.h"
 
 namespace leann::keyword {
@@ -99,16 +104,71 @@ void SegmentBuilder::add_posting(const std::string& term, uint32_t node, uint32_
     list.push_back(tf);
 }
 
-std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
-    std::vector<uint32_t> order(term_names_.size());
-    std::iota(order.begin(), order.end(), 0u);
+PassageReader passage_reader(const store::PassageStore& passages) {
+    return [&passages](std::span<const uint32_t> nodes,
+                       const std::function<void(uint32_t, std::string_view, std::string_view)>& each) {
+        constexpr size_t kBatch = 4096;  // passages decompressed and held at once
+        for (size_t begin = 0; begin < nodes.size(); begin += kBatch) {
+            const auto batch = nodes.subspan(begin, std::min(kBatch, nodes.size() - begin));
+            const std::vector<store::Passage> got = passages.get_many(batch);
+            for (size_t i = 0; i < batch.size(); ++i) each(batch[i], got[i].text, got[i].metadata);
+        }
+    };
+}
+
+uint64_t term_hash(std::string_view term) { return XXH3_64bits(term.data(), term.size()); }
+
+namespace {
+
+/// Bucket size (as a shift) for a segment: about `bucket_terms` terms per bucket at its average length.
+uint32_t bucket_shift(uint32_t nodes, uint64_t terms, double bucket_terms) {
+    if (nodes == 0 || terms == 0) return 0;
+    const double per_node = double(terms) / double(nodes);
+    return uint32_t(std::clamp(std::lround(std::log2(std::max(bucket_terms, 1.0) / per_node)), 0L, 20L));
+}
+
+/// Bits a segment keeps of its rare terms' hashes: log2 of their number, rounded up, plus kHashExtraBits.
+uint32_t hash_bits(size_t rare_terms) {
+    return std::min<uint32_t>(64, uint32_t(std::bit_width(std::max<size_t>(rare_terms, 1) - 1)) + kHashExtraBits);
+}
+
+uint64_t cut_hash(uint64_t hash, uint32_t bits) { return bits >= 64 ? hash : hash >> (64 - bits); }
+
+}  // namespace
+
+std::vector<std::byte> SegmentBuilder::encode(int zstd_level, uint32_t rare_df, double bucket_terms) const {
+    std::vector<uint32_t> order, rare;
+    for (uint32_t t = 0; t < term_names_.size(); ++t) (postings_[t].size() / 2 > rare_df ? order : rare).push_back(t);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return term_names_[a] < term_names_[b]; });
-    std::string head, dict, dfs, posts, tfs;
+    const uint32_t shift =
+        bucket_shift(count(), std::accumulate(lengths_.begin(), lengths_.end(), uint64_t{0}), bucket_terms);
+    const uint32_t bits = rare.empty() ? 0 : hash_bits(rare.size());
+    // Rare terms by hash (terms whose cut hashes collide share an entry: the union of their buckets).
+    std::map<uint64_t, std::set<uint32_t>> by_hash;
+    for (uint32_t t : rare) {
+        auto& buckets = by_hash[cut_hash(term_hash(term_names_[t]), bits)];
+        for (size_t i = 0; i < postings_[t].size(); i += 2) buckets.insert(postings_[t][i] >> shift);
+    }
+    std::string head, dict, dfs, posts, tfs, hashes, bucket_counts, bucket_gaps;
     put_u32(head, kSegmentVersion);
     put_u32(head, first_node_);
     put_u32(head, count());
     put_u32(head, uint32_t(order.size()));
+    put_u32(head, uint32_t(by_hash.size()));
+    put_u32(head, shift);
+    put_u32(head, bits);
     for (uint32_t len : lengths_) put_varint(head, len);
+    uint64_t previous_hash = 0;
+    for (const auto& [hash, buckets] : by_hash) {
+        put_varint(hashes, hash - previous_hash);  // the first as is, then gaps (>= 1)
+        previous_hash = hash;
+        put_varint(bucket_counts, buckets.size());
+        uint32_t last = 0;
+        for (uint32_t b : buckets) {
+            put_varint(bucket_gaps, b - last);
+            last = b;
+        }
+    }
     std::string_view previous;
     for (uint32_t t : order) {
         const std::string& name = term_names_[t];
@@ -129,7 +189,7 @@ std::vector<std::byte> SegmentBuilder::encode(int zstd_level) const {
         previous = name;
     }
     // Terms, document frequencies and postings as separate streams: zstd finds more to share in each alone.
-    const std::string payload = head + dict + dfs + posts + tfs;
+    const std::string payload = head + dict + dfs + posts + tfs + hashes + bucket_counts + bucket_gaps;
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     if (!cctx) throw Error("keyword index: out of memory");
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level);
@@ -153,6 +213,24 @@ struct KeywordIndex::Segment {
     std::vector<uint32_t> df;            // postings per term (deleted nodes included)
     std::vector<uint64_t> post_begin;    // term i's node gaps: payload[post_begin[i], post_begin[i+1])
     std::vector<uint64_t> tf_begin;      // term i's tf - 1 values: payload[tf_begin[i], tf_begin[i+1])
+    // Rare terms (version 3): cut hashes, ascending; entry i's buckets are buckets[rare_end[i-1], rare_end[i]).
+    uint32_t shift = 0, hash_bits = 0;
+    std::vector<uint64_t> rare_hash;
+    std::vector<uint32_t> rare_end;
+    std::vector<uint32_t> buckets;
+
+    /// The nodes [begin, end) of bucket b.
+    std::pair<uint32_t, uint32_t> bucket_nodes(uint32_t b) const {
+        const uint64_t begin = uint64_t(first) + (uint64_t(b) << shift);
+        return {uint32_t(begin), uint32_t(std::min<uint64_t>(uint64_t(first) + count, begin + (uint64_t{1} << shift)))};
+    }
+    /// Index of the rare entry whose cut hash is that of `hash`, or npos.
+    size_t find_rare(uint64_t hash) const {
+        if (rare_hash.empty()) return std::string_view::npos;
+        const uint64_t h = cut_hash(hash, hash_bits);
+        const auto it = std::lower_bound(rare_hash.begin(), rare_hash.end(), h);
+        return it != rare_hash.end() && *it == h ? size_t(it - rare_hash.begin()) : std::string_view::npos;
+    }
 
     std::string_view term(size_t i) const {
         const uint32_t b = i ? term_end[i - 1] : 0;
@@ -177,9 +255,10 @@ void KeywordIndex::fail(const std::string& what) const {
 }
 
 KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& segments, uint32_t nodes,
-                                std::span<const uint8_t> deleted, const std::string& file) {
+                                std::span<const uint8_t> deleted, const std::string& file, PassageReader passages) {
     KeywordIndex k;
     k.file_ = file;
+    k.passages_ = std::move(passages);
     k.nodes_ = nodes;
     k.deleted_ = deleted;
     k.lengths_.reserve(nodes);
@@ -203,6 +282,17 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
         const uint32_t term_count = c.u32();
         if (!c.ok) k.fail(seg_name + ": truncated header");
         if (version < kOldestSegmentVersion || version > kSegmentVersion) k.fail(seg_name + ": unknown version " + std::to_string(version));
+        uint32_t rare_count = 0;
+        if (version >= 3) {
+            rare_count = c.u32();
+            s->shift = c.u32();
+            s->hash_bits = c.u32();
+            if (!c.ok) k.fail(seg_name + ": truncated header");
+            if (s->shift > 31 || s->hash_bits > 64 || (rare_count > 0 && s->hash_bits == 0) ||
+                rare_count > s->payload.size())
+                k.fail(seg_name + ": implausible rare-term header (" + std::to_string(rare_count) + " entries, shift " +
+                       std::to_string(s->shift) + ", " + std::to_string(s->hash_bits) + " hash bits)");
+        }
         if (s->first != k.lengths_.size() || uint64_t(s->first) + s->count > nodes)
             k.fail(seg_name + ": covers nodes " + std::to_string(s->first) + ".." +
                    std::to_string(uint64_t(s->first) + s->count) + ", expected to start at " +
@@ -258,6 +348,37 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
                     k.fail(seg_name + ": term frequencies of '" + std::string(s->term(t)) + "' are malformed");
         }
         s->tf_begin.push_back(uint64_t(c.p - base));
+        // Rare terms: hashes ascending and below 2^bits, then each one's bucket count, then the buckets ascending.
+        const uint64_t bucket_total = s->count ? ((uint64_t(s->count) - 1) >> s->shift) + 1 : 0;
+        s->rare_hash.reserve(rare_count);
+        for (uint32_t r = 0; r < rare_count; ++r) {
+            const uint64_t gap = c.varint();
+            const uint64_t h = (r ? s->rare_hash.back() : 0) + gap;
+            if (!c.ok || (r > 0 && (gap == 0 || h < gap)) || (s->hash_bits < 64 && (h >> s->hash_bits) != 0))
+                k.fail(seg_name + ": rare-term hash " + std::to_string(r) + " is malformed");
+            s->rare_hash.push_back(h);
+        }
+        s->rare_end.reserve(rare_count);
+        uint64_t total_buckets = 0;
+        for (uint32_t r = 0; r < rare_count; ++r) {
+            const uint64_t n = c.varint();
+            total_buckets += n;
+            if (!c.ok || n == 0 || n > bucket_total || total_buckets > s->payload.size())
+                k.fail(seg_name + ": bucket count of rare-term entry " + std::to_string(r) + " is malformed");
+            s->rare_end.push_back(uint32_t(total_buckets));
+        }
+        s->buckets.reserve(size_t(total_buckets));
+        for (uint32_t r = 0; r < rare_count; ++r) {
+            uint64_t b = 0;
+            for (uint32_t i = r ? s->rare_end[r - 1] : 0; i < s->rare_end[r]; ++i) {
+                const uint64_t gap = c.varint();
+                if (i > (r ? s->rare_end[r - 1] : 0) && gap == 0) c.ok = false;
+                b += gap;
+                if (!c.ok || b >= bucket_total)
+                    k.fail(seg_name + ": buckets of rare-term entry " + std::to_string(r) + " are malformed");
+                s->buckets.push_back(uint32_t(b));
+            }
+        }
         if (c.p != c.end) k.fail(seg_name + ": " + std::to_string(c.end - c.p) + " bytes after the postings");
         k.segments_.push_back(std::move(s));
     }
@@ -318,23 +439,58 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
     std::vector<uint64_t> found(groups ? nodes_ : 0, 0);
     std::vector<uint8_t> touched(nodes_, 0);
     std::vector<uint32_t> touched_list;
-    std::vector<Posting> postings, live;
-    const double avg = std::max(average_length_, 1e-9);
-    for (const auto& [t, bits] : all) {
-        live.clear();
+    // Each term's live postings: from the dictionaries, and from reading the buckets of its rare entries.
+    std::vector<std::vector<Posting>> live(all.size());
+    struct Pending {
+        size_t term;
+        uint32_t begin, end;  // nodes to read
+    };
+    std::vector<Pending> pending;
+    std::vector<Posting> postings;
+    for (size_t i = 0; i < all.size(); ++i) {
+        const std::string_view t = all[i].first;
+        const uint64_t hash = term_hash(t);
         for (const auto& seg : segments_) {
-            const size_t id = seg->find(t);
-            if (id == std::string_view::npos) continue;
-            postings_of(*seg, id, postings);
-            st.postings += postings.size();
-            for (const Posting& p : postings)
-                if (!is_deleted(p.node)) live.push_back(p);
+            if (const size_t id = seg->find(t); id != std::string_view::npos) {
+                postings_of(*seg, id, postings);
+                st.postings += postings.size();
+                for (const Posting& p : postings)
+                    if (!is_deleted(p.node)) live[i].push_back(p);
+            }
+            if (const size_t r = seg->find_rare(hash); r != std::string_view::npos)
+                for (uint32_t j = r ? seg->rare_end[r - 1] : 0; j < seg->rare_end[r]; ++j) {
+                    const auto [begin, end] = seg->bucket_nodes(seg->buckets[j]);
+                    pending.push_back({i, begin, end});
+                }
         }
-        if (live.empty()) continue;
+    }
+    if (!pending.empty()) {
+        std::vector<uint32_t> read;
+        for (const Pending& p : pending)
+            for (uint32_t v = p.begin; v < p.end; ++v)
+                if (!is_deleted(v)) read.push_back(v);
+        std::sort(read.begin(), read.end());
+        read.erase(std::unique(read.begin(), read.end()), read.end());
+        read_passages(read, [&](uint32_t v, std::string_view text, std::string_view metadata) {
+            ++st.passages_read;
+            const std::vector<std::string> terms = index_terms(text, term_style(metadata));
+            for (const Pending& p : pending)
+                if (p.begin <= v && v < p.end) {
+                    const auto tf = std::count(terms.begin(), terms.end(), all[p.term].first);
+                    if (tf > 0) {
+                        live[p.term].push_back({v, uint32_t(tf)});
+                        ++st.postings;
+                    }
+                }
+        });
+    }
+    const double avg = std::max(average_length_, 1e-9);
+    for (size_t i = 0; i < all.size(); ++i) {
+        if (live[i].empty()) continue;
         ++st.terms;
-        const double df = double(live.size()), n = double(live_);
+        const double df = double(live[i].size()), n = double(live_);
         const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-        for (const Posting& p : live) {
+        for (const Posting& p : live[i]) {
             const double tf = p.tf;
             const double norm = kBm25K1 * (1.0 - kBm25B + kBm25B * double(lengths_[p.node]) / avg);
             out.score[p.node] += float(idf * tf * (kBm25K1 + 1.0) / (tf + norm));
@@ -342,7 +498,7 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
                 touched[p.node] = 1;
                 touched_list.push_back(p.node);
             }
-            if (bits) found[p.node] |= bits;
+            if (all[i].second) found[p.node] |= all[i].second;
         }
     }
     std::sort(touched_list.begin(), touched_list.end());
@@ -353,27 +509,56 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
     return out;
 }
 
-void KeywordIndex::verify() const {
-    std::vector<Posting> postings;
-    for (const auto& seg : segments_)
-        for (size_t t = 0; t < seg->df.size(); ++t) postings_of(*seg, t, postings);
+void KeywordIndex::read_passages(std::span<const uint32_t> nodes,
+                                 const std::function<void(uint32_t, std::string_view, std::string_view)>& each) const {
+    if (nodes.empty()) return;
+    if (!passages_) throw Error(file_ + ": the keyword index needs the passages to look up rare terms");
+    passages_(nodes, each);
 }
 
-std::vector<std::byte> merge_segments(const std::vector<std::span<const std::byte>>& segments, uint32_t nodes,
-                                      std::span<const uint8_t> deleted, const std::string& file) {
-    const KeywordIndex k = KeywordIndex::load(segments, nodes, deleted, file);
-    SegmentBuilder merged(0);
-    auto is_deleted = [&](uint32_t v) { return k.is_deleted(v); };
-    for (uint32_t v = 0; v < nodes; ++v) merged.add_node(is_deleted(v) ? 0 : k.lengths_[v]);
-    std::vector<KeywordIndex::Posting> postings;
-    for (const auto& seg : k.segments_)
-        for (size_t t = 0; t < seg->df.size(); ++t) {
-            k.postings_of(*seg, t, postings);
-            const std::string name(seg->term(t));
-            for (const auto& p : postings)
-                if (!is_deleted(p.node)) merged.add_posting(name, p.node, p.tf);
-        }
-    return merged.encode();
+void KeywordIndex::verify() const {
+    std::vector<Posting> postings;
+    for (const auto& seg : segments_) {
+        for (size_t t = 0; t < seg->df.size(); ++t) postings_of(*seg, t, postings);
+        if (seg->rare_hash.empty()) continue;
+        // Every (hash, bucket) of a rare entry must come from a term of a passage in that bucket.
+        std::vector<std::set<uint64_t>> seen(seg->count ? ((size_t(seg->count) - 1) >> seg->shift) + 1 : 0);
+        std::vector<uint32_t> all(seg->count);
+        std::iota(all.begin(), all.end(), seg->first);
+        read_passages(all, [&](uint32_t v, std::string_view text, std::string_view metadata) {
+            for (const auto& term : index_terms(text, term_style(metadata)))
+                seen[(v - seg->first) >> seg->shift].insert(cut_hash(term_hash(term), seg->hash_bits));
+        });
+        for (size_t r = 0; r < seg->rare_hash.size(); ++r)
+            for (uint32_t j = r ? seg->rare_end[r - 1] : 0; j < seg->rare_end[r]; ++j)
+                if (!seen[seg->buckets[j]].count(seg->rare_hash[r]))
+                    fail("segment starting at node " + std::to_string(seg->first) + ": rare-term entry " +
+                         std::to_string(r) + " names bucket " + std::to_string(seg->buckets[j]) +
+                         ", whose passages have no such term");
+    }
+}
+
+std::pair<uint32_t, uint32_t> segment_nodes(std::span<const std::byte> segment, const std::string& file) {
+    auto bad = [&](const std::string& what) -> std::pair<uint32_t, uint32_t> {
+        throw FormatError(file + ": section KWIX: " + what + " (file is corrupt)");
+    };
+    // The header is the first 12 bytes of the frame's content: decompress just those.
+    ZSTD_DStream* z = ZSTD_createDStream();
+    if (!z) throw Error("keyword index: out of memory");
+    uint8_t head[12];
+    ZSTD_inBuffer in{segment.data(), segment.size(), 0};
+    ZSTD_outBuffer out{head, sizeof head, 0};
+    size_t rc = 0;
+    while (out.pos < out.size && in.pos < in.size) {
+        rc = ZSTD_decompressStream(z, &out, &in);
+        if (ZSTD_isError(rc) || rc == 0) break;
+    }
+    ZSTD_freeDStream(z);
+    if (ZSTD_isError(rc) || out.pos < out.size) return bad("segment header is unreadable");
+    uint32_t first, count;
+    std::memcpy(&first, head + 4, 4);
+    std::memcpy(&count, head + 8, 4);
+    return {first, count};
 }
 
 }  // namespace leann::keyword

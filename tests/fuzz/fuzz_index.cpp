@@ -1,7 +1,8 @@
 // An index file (docs/format.md) as `leann search` opens it, then what a reader does with it: stats, a search
-// without the encoder (PQ-ranked: the fuzzer's index names no model we have), passage reads, verify. Before the
-// bytes are written, every checksum the input's own header and table point at is recomputed ("resealed"), so a
-// mutation reaches the structure checks behind the checksums instead of stopping at the first mismatch.
+// without the encoder (PQ-ranked: the fuzzer's index names no model we have), a keyword search, passage reads,
+// verify. Before the bytes are written, every checksum the input's own header and table point at is recomputed
+// ("resealed"), so a mutation reaches the structure checks behind the checksums instead of stopping at the first
+// mismatch.
 #include <xxhash.h>
 
 #include <cstring>
@@ -69,6 +70,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             options.recompute = false;
             try {
                 for (const auto& hit : index.search_vector(query, options).hits)
+                    if (hit.node >= index.size()) std::abort();
+            } catch (const leann::Error&) {
+            }
+        }
+        if (index.size() > 0) {
+            // Keyword mode embeds nothing: the keyword index (its rare terms read their buckets' passages).
+            leann::SearchOptions options;
+            options.top_k = 3;
+            options.mode = leann::SearchMode::keyword;
+            try {
+                for (const auto& hit : index.search("apples lighthouse quick add", options).hits)
                     if (hit.node >= index.size()) std::abort();
             } catch (const leann::Error&) {
             }

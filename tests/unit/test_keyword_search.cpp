@@ -96,16 +96,26 @@ double bm25(double tf, double len, double avg, double n, double df) {
     return idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len / avg));
 }
 
+/// Passages in memory for KeywordIndex::load: texts by node, all tokenized as code (exact terms).
+keyword::PassageReader code_passages(const std::vector<std::string>& texts) {
+    return [&texts](std::span<const uint32_t> nodes,
+                    const std::function<void(uint32_t, std::string_view, std::string_view)>& each) {
+        for (uint32_t v : nodes) each(v, texts.at(v), R"({"type": "code"})");
+    };
+}
+
 TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
+    const std::vector<std::string> texts = {"apple banana apple", "banana cherry", "cherry date elderberry apple"};
     keyword::SegmentBuilder first(0);
-    first.add_text("apple banana apple", keyword::TermStyle::exact);
-    first.add_text("banana cherry", keyword::TermStyle::exact);
+    first.add_text(texts[0], keyword::TermStyle::exact);
+    first.add_text(texts[1], keyword::TermStyle::exact);
     keyword::SegmentBuilder second(2);
-    second.add_text("cherry date elderberry apple", keyword::TermStyle::exact);
+    second.add_text(texts[2], keyword::TermStyle::exact);
     const auto s1 = first.encode(), s2 = second.encode();
     const std::vector<std::span<const std::byte>> segments = {s1, s2};
     std::vector<uint8_t> deleted(1, 0);
-    const auto k = keyword::KeywordIndex::load(segments, 3, deleted, "mem");
+    // Every term here is rare (in at most kRareDf nodes): found by hash and bucket, then counted in the text.
+    const auto k = keyword::KeywordIndex::load(segments, 3, deleted, "mem", code_passages(texts));
     EXPECT_EQ(k.live_nodes(), 3u);
     EXPECT_DOUBLE_EQ(k.average_length(), 3.0);  // 3 + 2 + 4 terms
     const Terms apple{"apple"};
@@ -116,6 +126,7 @@ TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
     EXPECT_NEAR(s.score[2], bm25(1, 4, 3, 3, 2), 1e-5);
     EXPECT_EQ(s.score[1], 0.0f);
     EXPECT_EQ(st.postings, 2u);
+    EXPECT_GE(st.passages_read, 2u);
     // Two terms add up; a required term keeps only nodes that have it.
     const Terms two{"banana", "cherry"};
     s = k.score(two);
@@ -127,16 +138,15 @@ TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
     EXPECT_EQ(k.score(two, either).matches, (std::vector<uint32_t>{0, 1, 2}));
     const std::vector<Terms> both{{"cherry"}, {"apple", "durian"}};
     EXPECT_EQ(k.score(two, both).matches, (std::vector<uint32_t>{2}));
+    EXPECT_NO_THROW(k.verify());
     // Node 0 deleted: N, the average length and df count live nodes only.
     deleted[0] = 1;
-    const auto live = keyword::KeywordIndex::load(segments, 3, deleted, "mem");
+    const auto live = keyword::KeywordIndex::load(segments, 3, deleted, "mem", code_passages(texts));
     s = live.score(apple);
     EXPECT_EQ(s.matches, (std::vector<uint32_t>{2}));
     EXPECT_NEAR(s.score[2], bm25(1, 4, 3, 2, 1), 1e-5);
-    // Merged into one segment: the same scores.
-    const auto merged = keyword::merge_segments(segments, 3, deleted, "mem");
-    const std::vector<std::span<const std::byte>> one = {merged};
-    EXPECT_NEAR(keyword::KeywordIndex::load(one, 3, deleted, "mem").score(apple).score[2], s.score[2], 1e-6);
+    // Without a passage reader, a rare term cannot be looked up: an error, not a wrong answer.
+    EXPECT_THROW(keyword::KeywordIndex::load(segments, 3, deleted, "mem").score(apple), Error);
     // Segments that do not cover the index are refused by name.
     const std::vector<std::span<const std::byte>> gap = {s2};
     try {
@@ -144,6 +154,65 @@ TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
         FAIL() << "expected FormatError";
     } catch (const FormatError& e) {
         EXPECT_NE(std::string(e.what()).find("KWIX"), std::string::npos) << e.what();
+    }
+}
+
+// Frequent terms are stored by name and node, rare ones by hash and bucket: both give the scores of a full
+// posting list, a hash collision matches nothing, and verify() catches a bucket that does not hold its term.
+TEST(KeywordIndex, RareTermsByHashAndBucketScoreLikeFullPostings) {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 200; ++i) {
+        std::string t = "filler" + std::to_string(i) + " padding words here";
+        if (i % 10 == 0) t += " common common";  // 20 nodes: by name
+        if (i == 37 || i == 151) t += " zebra";  // 2 nodes: by hash
+        texts.push_back(t);
+    }
+    keyword::SegmentBuilder b(0);
+    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
+    const auto seg = b.encode();
+    const std::vector<std::span<const std::byte>> segments = {seg};
+    const std::vector<uint8_t> deleted(25, 0);
+    const auto k = keyword::KeywordIndex::load(segments, 200, deleted, "mem", code_passages(texts));
+    EXPECT_NO_THROW(k.verify());
+    const double avg = k.average_length();
+    keyword::KeywordStats st;
+    const Terms common{"common"};
+    auto s = k.score(common, {}, &st);
+    ASSERT_EQ(s.matches.size(), 20u);
+    auto length = [&](uint32_t v) { return double(keyword::index_terms(texts[v], keyword::TermStyle::exact).size()); };
+    EXPECT_NEAR(s.score[10], bm25(2, length(10), avg, 200, 20), 1e-5);
+    EXPECT_EQ(st.passages_read, 0u) << "a frequent term is read from its postings";
+    const Terms zebra{"zebra"};
+    s = k.score(zebra, {}, &st);
+    EXPECT_EQ(s.matches, (std::vector<uint32_t>{37, 151}));
+    EXPECT_NEAR(s.score[37], bm25(1, length(37), avg, 200, 2), 1e-5);
+    EXPECT_GT(st.passages_read, 0u);
+    EXPECT_LT(st.passages_read, 200u) << "only the buckets holding the term are read";
+    // A term whose cut hash collides with zebra's: its buckets are read, and nothing matches.
+    std::string other;
+    for (int i = 0; other.empty() && i < 100000; ++i) {
+        const std::string t = "x" + std::to_string(i);
+        keyword::KeywordStats probe;
+        const Terms q{t};
+        const auto r = k.score(q, {}, &probe);
+        EXPECT_TRUE(r.matches.empty()) << t;
+        if (probe.passages_read > 0) other = t;
+    }
+    EXPECT_FALSE(other.empty()) << "no colliding term found among 100,000";
+    // A posting for a term no passage holds: loads, matches nothing, and verify() names it.
+    keyword::SegmentBuilder forged(0);
+    for (const auto& t : texts) forged.add_text(t, keyword::TermStyle::exact);
+    forged.add_posting("ghostterm", 5, 1);
+    const auto bad = forged.encode();
+    const std::vector<std::span<const std::byte>> bad_segments = {bad};
+    const auto f = keyword::KeywordIndex::load(bad_segments, 200, deleted, "mem", code_passages(texts));
+    const Terms ghost{"ghostterm"};
+    EXPECT_TRUE(f.score(ghost).matches.empty());
+    try {
+        f.verify();
+        FAIL() << "expected FormatError";
+    } catch (const FormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("rare-term entry"), std::string::npos) << e.what();
     }
 }
 
@@ -337,6 +406,12 @@ TEST(KeywordSearch, ManyUpdatesMergeSegments) {
         const std::vector<Document> one = {{"u" + std::to_string(i), "update number zork" + std::to_string(i), "{}"}};
         writer.upsert(one);
     }
+    const std::string gone[] = {"u3", "u30"};
+    writer.remove(gone);  // a deleted node in the merged tail keeps its place with no terms
+    for (int i = 34; i < 68; ++i) {
+        const std::vector<Document> one = {{"u" + std::to_string(i), "update number zork" + std::to_string(i), "{}"}};
+        writer.upsert(one);
+    }
     Index index = Index::open(path);
     EXPECT_NO_THROW(index.verify());
     size_t segments = 0;
@@ -348,7 +423,9 @@ TEST(KeywordSearch, ManyUpdatesMergeSegments) {
     const auto r = index.search("zork7", o);
     ASSERT_FALSE(r.hits.empty());
     EXPECT_EQ(r.hits[0].id, "u7");
-    EXPECT_EQ(index.search("update", o).stats.keyword_matches, 34u);
+    EXPECT_EQ(index.search("update", o).stats.keyword_matches, 66u);
+    for (const auto& h : index.search("zork3", o).hits) EXPECT_NE(h.id, "u3");
+    EXPECT_EQ(index.search("zork66", o).hits.at(0).id, "u66");
 }
 
 TEST(KeywordSearch, ACorruptKeywordSectionIsNamed) {
@@ -485,6 +562,35 @@ TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
         writer.compact();
     }
     EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+}
+
+// A file whose keyword segment was written before rare terms went by hash and bucket (KWIX segment version 2)
+// keeps answering, verifies, and mixes with the version-3 segment its next update appends.
+TEST(KeywordSearch, SegmentsWithoutRareTermsKeepWorking) {
+    testing::TempDir dir;
+    const fs::path golden = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "index_v3_kwix2" / "v3.leann";
+    const fs::path path = dir.path() / "index.leann";
+    fs::copy_file(golden, path);
+    auto encoder = tiny();
+    SearchOptions o;
+    o.mode = SearchMode::keyword;
+    auto ids = [&](std::string_view query) {
+        Index index = Index::open(path);
+        index.attach_encoder(encoder);
+        EXPECT_NO_THROW(index.verify());
+        return hit_ids(index, query, o);
+    };
+    EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"docs/a.md:1"}));
+    EXPECT_EQ(ids("apples"), (std::set<std::string>{"r1"}));
+    WriterOptions wo;
+    wo.auto_compact = false;
+    {
+        IndexWriter writer(path, encoder, wo);
+        const std::vector<Document> one = {{"r3", "lighthouse keepers eat apples", "{}"}};
+        writer.upsert(one);
+    }
+    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+    EXPECT_EQ(ids("apple"), (std::set<std::string>{"r1", "r3"}));
 }
 
 TEST(SearchMode, CliModeFlag) {
