@@ -229,9 +229,15 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     const bool add_keywords = segment_count[keyword::kKeywordSection] == 0;
     const bool join_keywords = !add_keywords && segment_count[keyword::kKeywordSection] + 1 > kMaxSegments;
     // Joining keeps the first segment (the build's, usually nearly all nodes) and rewrites the rest as one.
-    const uint32_t keyword_tail_start =
-        join_keywords ? keyword::segment_nodes(x.file.segments(keyword::kKeywordSection).front(), x.file.path().string()).second
-                      : 0;
+    uint32_t keyword_tail_start = 0;
+    if (join_keywords) {
+        const auto [first, count] = keyword::segment_nodes(x.file.segments(keyword::kKeywordSection).front(), x.file.path().string());
+        if (first != 0 || count > n)
+            throw FormatError(x.file.path().string() + ": section KWIX: the first segment covers nodes " +
+                              std::to_string(first) + ".." + std::to_string(uint64_t(first) + count) + " of " +
+                              std::to_string(n) + " (file is corrupt)");
+        keyword_tail_start = count;
+    }
     bool kept_first_keywords = false;
 
     // Listed again as they are: everything this generation does not replace.
@@ -330,12 +336,13 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
         // segments cannot be merged from their postings); deleted ones keep their place with no terms.
         const uint32_t fresh_start = join_keywords ? keyword_tail_start : uint32_t(n);
         keyword::SegmentBuilder fresh{fresh_start};
-        std::vector<uint32_t> tail;
-        for (uint32_t v = fresh_start; v < n; ++v) tail.push_back(v);
-        const auto tail_passages = x.passages.get_many(tail);
-        for (uint32_t v : tail) {
-            const auto& p = tail_passages[v - fresh_start];
-            fresh.add_passage(g.deleted[v] ? std::string_view{} : std::string_view(p.text), p.metadata);
+        constexpr size_t kBatch = 4096;  // passages held at once
+        for (size_t begin = fresh_start; begin < n; begin += kBatch) {
+            std::vector<uint32_t> ids;
+            for (size_t v = begin; v < std::min(n, begin + kBatch); ++v) ids.push_back(uint32_t(v));
+            const auto got = x.passages.get_many(ids);
+            for (size_t i = 0; i < ids.size(); ++i)
+                fresh.add_passage(g.deleted[ids[i]] ? std::string_view{} : std::string_view(got[i].text), got[i].metadata);
         }
         for (const auto& m : change.moves) fresh.add_passage(m.document.text, m.document.metadata);
         for (const auto& d : change.inserts) fresh.add_passage(d.text, d.metadata);

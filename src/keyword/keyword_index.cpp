@@ -363,7 +363,7 @@ KeywordIndex KeywordIndex::load(const std::vector<std::span<const std::byte>>& s
         for (uint32_t r = 0; r < rare_count; ++r) {
             const uint64_t n = c.varint();
             total_buckets += n;
-            if (!c.ok || n == 0 || n > bucket_total || total_buckets > s->payload.size())
+            if (!c.ok || n == 0 || n > bucket_total || total_buckets > s->payload.size() || total_buckets >= UINT32_MAX)
                 k.fail(seg_name + ": bucket count of rare-term entry " + std::to_string(r) + " is malformed");
             s->rare_end.push_back(uint32_t(total_buckets));
         }
@@ -451,37 +451,53 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
         const std::string_view t = all[i].first;
         const uint64_t hash = term_hash(t);
         for (const auto& seg : segments_) {
+            // A segment holds a term by name or by hash, never both: a dictionary term whose cut hash collides
+            // with a rare entry must not be counted again from that entry's buckets.
             if (const size_t id = seg->find(t); id != std::string_view::npos) {
                 postings_of(*seg, id, postings);
                 st.postings += postings.size();
                 for (const Posting& p : postings)
                     if (!is_deleted(p.node)) live[i].push_back(p);
-            }
-            if (const size_t r = seg->find_rare(hash); r != std::string_view::npos)
+            } else if (const size_t r = seg->find_rare(hash); r != std::string_view::npos) {
                 for (uint32_t j = r ? seg->rare_end[r - 1] : 0; j < seg->rare_end[r]; ++j) {
                     const auto [begin, end] = seg->bucket_nodes(seg->buckets[j]);
                     pending.push_back({i, begin, end});
                 }
+                if (pending.size() > kMaxBucketReads)
+                    fail("a keyword query would read more than " + std::to_string(kMaxBucketReads) +
+                         " buckets (rare-term entries naming implausibly many)");
+            }
         }
     }
     if (!pending.empty()) {
-        std::vector<uint32_t> read;
-        for (const Pending& p : pending)
-            for (uint32_t v = p.begin; v < p.end; ++v)
+        // Each node once, in order; for each, the terms whose buckets cover it (ranges of one term never
+        // overlap, so at most one active range per term): linear in the nodes read and the query's terms.
+        std::sort(pending.begin(), pending.end(), [](const Pending& a, const Pending& b) { return a.begin < b.begin; });
+        std::vector<uint32_t> read;  // the union of the ranges, ascending
+        uint32_t covered = 0;
+        for (const Pending& p : pending) {
+            for (uint32_t v = std::max(p.begin, covered); v < p.end; ++v)
                 if (!is_deleted(v)) read.push_back(v);
-        std::sort(read.begin(), read.end());
-        read.erase(std::unique(read.begin(), read.end()), read.end());
+            covered = std::max(covered, p.end);
+        }
+        size_t next = 0;
+        std::vector<const Pending*> active;
         read_passages(read, [&](uint32_t v, std::string_view text, std::string_view metadata) {
             ++st.passages_read;
+            std::erase_if(active, [&](const Pending* p) { return p->end <= v; });
+            while (next < pending.size() && pending[next].begin <= v) {
+                if (v < pending[next].end) active.push_back(&pending[next]);
+                ++next;
+            }
+            if (active.empty()) return;
             const std::vector<std::string> terms = index_terms(text, term_style(metadata));
-            for (const Pending& p : pending)
-                if (p.begin <= v && v < p.end) {
-                    const auto tf = std::count(terms.begin(), terms.end(), all[p.term].first);
-                    if (tf > 0) {
-                        live[p.term].push_back({v, uint32_t(tf)});
-                        ++st.postings;
-                    }
+            for (const Pending* p : active) {
+                const auto tf = std::count(terms.begin(), terms.end(), all[p->term].first);
+                if (tf > 0) {
+                    live[p->term].push_back({v, uint32_t(tf)});
+                    ++st.postings;
                 }
+            }
         });
     }
     const double avg = std::max(average_length_, 1e-9);
@@ -521,17 +537,31 @@ void KeywordIndex::verify() const {
     for (const auto& seg : segments_) {
         for (size_t t = 0; t < seg->df.size(); ++t) postings_of(*seg, t, postings);
         if (seg->rare_hash.empty()) continue;
-        // Every (hash, bucket) of a rare entry must come from a term of a passage in that bucket.
-        std::vector<std::set<uint64_t>> seen(seg->count ? ((size_t(seg->count) - 1) >> seg->shift) + 1 : 0);
+        // The rare entries against the text: every term of a live node that is not in the dictionary must be in
+        // the entry of its hash with the node's bucket (nothing lost), and every (entry, bucket) must come from
+        // such a term of some node in the bucket (nothing invented; deleted nodes may still hold it). Only pairs
+        // that are or should be entries are kept, so memory follows the rare postings, not the text.
+        std::set<std::pair<size_t, uint32_t>> seen;  // (entry, bucket)
         std::vector<uint32_t> all(seg->count);
         std::iota(all.begin(), all.end(), seg->first);
         read_passages(all, [&](uint32_t v, std::string_view text, std::string_view metadata) {
-            for (const auto& term : index_terms(text, term_style(metadata)))
-                seen[(v - seg->first) >> seg->shift].insert(cut_hash(term_hash(term), seg->hash_bits));
+            const uint32_t bucket = (v - seg->first) >> seg->shift;
+            for (const auto& term : index_terms(text, term_style(metadata))) {
+                if (seg->find(term) != std::string_view::npos) continue;
+                const size_t r = seg->find_rare(term_hash(term));
+                const uint32_t* b = r == std::string_view::npos ? nullptr : seg->buckets.data() + (r ? seg->rare_end[r - 1] : 0);
+                const uint32_t* e = r == std::string_view::npos ? nullptr : seg->buckets.data() + seg->rare_end[r];
+                if (r != std::string_view::npos && std::binary_search(b, e, bucket))
+                    seen.insert({r, bucket});
+                else if (!is_deleted(v))
+                    fail("segment starting at node " + std::to_string(seg->first) + ": node " + std::to_string(v) +
+                         " holds the term '" + term + "', which is neither in the dictionary nor in a rare-term entry "
+                         "with its bucket (a changed tokenizer reads old text differently, see docs/format.md)");
+            }
         });
         for (size_t r = 0; r < seg->rare_hash.size(); ++r)
             for (uint32_t j = r ? seg->rare_end[r - 1] : 0; j < seg->rare_end[r]; ++j)
-                if (!seen[seg->buckets[j]].count(seg->rare_hash[r]))
+                if (!seen.count({r, seg->buckets[j]}))
                     fail("segment starting at node " + std::to_string(seg->first) + ": rare-term entry " +
                          std::to_string(r) + " names bucket " + std::to_string(seg->buckets[j]) +
                          ", whose passages have no such term");

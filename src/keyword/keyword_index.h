@@ -48,10 +48,13 @@ constexpr double kBm25K1 = 1.2;
 constexpr double kBm25B = 0.75;
 /// Terms in at most this many of a segment's nodes are rare (by hash and bucket). Chosen by measurement
 /// (bench/README.md, "Keyword search"): 16 with 256-term buckets brings the real indexes under 25% of their
-/// compressed passages at a p95 scoring time under 2 ms (8: 1-5 points more bytes; 32: p95 3-5 ms).
+/// compressed passages at a p95 scoring time under 3 ms (8: 0.9-1.9 points more bytes; 32: p95 1.5-4.3 ms).
 constexpr uint32_t kRareDf = 16;
 /// A bucket holds about this many terms: the builder picks 2^shift nodes from the segment's average length.
 constexpr double kBucketTerms = 256;
+/// A query resolving more bucket ranges than this is refused (a writer gives each rare term at most kRareDf; only a
+/// corrupt entry or an absurd query gets near it), which bounds what one query can make the reader do.
+constexpr size_t kMaxBucketReads = size_t{1} << 20;
 /// Hash bits beyond log2(rare terms): about 1 in 64 lookups of an absent term reads a bucket for nothing.
 constexpr uint32_t kHashExtraBits = 6;
 
@@ -86,7 +89,7 @@ public:
     uint32_t count() const { return uint32_t(lengths_.size()); }
     /// The segment (a zstd frame), docs/format.md.
     /// Level 19: postings are near-incompressible varints, but the level gains 2-4% over 9 (bench/README.md,
-    /// "Keyword search") for about 5 s per 100K chunks, paid by builds, compactions and segment merges.
+    /// "Keyword search") for about 5 s per 100K chunks, paid by builds, compactions and segment joins.
     /// `rare_df` and `bucket_terms` (rare terms, format.md) are for benchmarks; readers take any.
     std::vector<std::byte> encode(int zstd_level = kZstdLevel, uint32_t rare_df = kRareDf,
                                   double bucket_terms = kBucketTerms) const;
@@ -126,8 +129,9 @@ public:
     Scores score(std::span<const std::string> terms, std::span<const std::vector<std::string>> required = {},
                  KeywordStats* stats = nullptr) const;
 
-    /// Decodes every posting (leann verify): FormatError when one is out of range, or when a rare term's bucket
-    /// holds no passage with a term of that hash (every passage of such segments is read and tokenized).
+    /// Decodes every posting (leann verify): FormatError when one is out of range, when a rare entry names a bucket
+    /// with no passage holding a term of that hash, or when a live passage holds a term that is neither in the
+    /// dictionary nor in its hash's entry with its bucket (every passage of such segments is read and tokenized).
     void verify() const;
 
     uint32_t nodes() const { return nodes_; }

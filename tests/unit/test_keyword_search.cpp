@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <zstd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -214,6 +215,85 @@ TEST(KeywordIndex, RareTermsByHashAndBucketScoreLikeFullPostings) {
     } catch (const FormatError& e) {
         EXPECT_NE(std::string(e.what()).find("rare-term entry"), std::string::npos) << e.what();
     }
+    // A passage holding a term the segment lost (here: text that changed under it): verify() names the term.
+    std::vector<std::string> changed = texts;
+    changed[5] += " unindexedword";
+    const auto c = keyword::KeywordIndex::load(segments, 200, deleted, "mem", code_passages(changed));
+    try {
+        c.verify();
+        FAIL() << "expected FormatError";
+    } catch (const FormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("'unindexedword'"), std::string::npos) << e.what();
+    }
+}
+
+// Over a corpus with words of every frequency, the hash-and-bucket segment scores every word exactly as a segment
+// with full postings for every term does (including dictionary words whose hash collides with a rare entry's).
+TEST(KeywordIndex, RareTermSegmentsScoreEveryWordLikeFullPostings) {
+    std::vector<std::string> words;
+    for (int i = 0; i < 400; ++i) words.push_back("w" + std::string(1, char('a' + i % 26)) + std::string(1, char('a' + i / 26)) + "q");
+    std::vector<std::string> texts;
+    uint64_t state = 12345;
+    auto next = [&] { return state = state * 6364136223846793005ULL + 1442695040888963407ULL, state >> 33; };
+    for (int d = 0; d < 600; ++d) {
+        std::string t;
+        for (int w = 0; w < 12; ++w) {
+            const uint64_t r = next() % 1000;
+            // Zipf-like: low word numbers are common, high ones rare.
+            t += words[size_t(r * r / 2500) % words.size()] + " ";
+        }
+        texts.push_back(t);
+    }
+    keyword::SegmentBuilder b(0);
+    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
+    const auto hashed = b.encode(), full = b.encode(keyword::SegmentBuilder::kZstdLevel, UINT32_MAX);
+    const std::vector<std::span<const std::byte>> one = {hashed}, other = {full};
+    const std::vector<uint8_t> deleted(75, 0);
+    const auto k = keyword::KeywordIndex::load(one, 600, deleted, "mem", code_passages(texts));
+    const auto f = keyword::KeywordIndex::load(other, 600, deleted, "mem", code_passages(texts));
+    EXPECT_NO_THROW(k.verify());
+    size_t by_hash = 0;
+    for (const auto& w : words) {
+        const Terms q{w};
+        keyword::KeywordStats st;
+        const auto a = k.score(q, {}, &st), e = f.score(q);
+        if (st.passages_read > 0) ++by_hash;
+        ASSERT_EQ(a.matches, e.matches) << w;
+        for (uint32_t v : e.matches) ASSERT_NEAR(a.score[v], e.score[v], 1e-5) << w << " node " << v;
+    }
+    EXPECT_GT(by_hash, 50u) << "the corpus should have many rare words";
+    EXPECT_LT(by_hash, words.size()) << "and frequent ones";
+}
+
+// A crafted segment whose two rare entries (1 hash bit) name every bucket: any query term matches one, and a
+// query still reads each passage once, however many of its terms land there.
+TEST(KeywordIndex, EntriesNamingEveryBucketReadEachPassageOnce) {
+    constexpr uint32_t n = 1000;
+    std::string payload;
+    auto u32 = [&](uint32_t v) { payload.append(reinterpret_cast<const char*>(&v), 4); };
+    auto varint = [&](uint64_t v) {
+        for (; v >= 0x80; v >>= 7) payload.push_back(char(uint8_t(v) | 0x80));
+        payload.push_back(char(v));
+    };
+    u32(3), u32(0), u32(n), u32(0), u32(2), u32(0), u32(1);  // version, first, count, terms, rare, shift, bits
+    for (uint32_t v = 0; v < n; ++v) varint(1);              // lengths
+    varint(0), varint(1);                                     // hashes 0 and 1
+    varint(n), varint(n);                                     // each names every bucket
+    for (int e = 0; e < 2; ++e)
+        for (uint32_t v = 0; v < n; ++v) varint(v ? 1 : 0);
+    std::vector<std::byte> frame(ZSTD_compressBound(payload.size()));
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    frame.resize(ZSTD_compress2(cctx, frame.data(), frame.size(), payload.data(), payload.size()));
+    ZSTD_freeCCtx(cctx);
+    const std::vector<std::span<const std::byte>> segments = {frame};
+    const std::vector<uint8_t> deleted(n / 8, 0);
+    const std::vector<std::string> texts(n, "plain words");
+    const auto k = keyword::KeywordIndex::load(segments, n, deleted, "mem", code_passages(texts));
+    const Terms q{"alpha", "beta", "gamma", "delta", "epsilon", "zeta"};
+    keyword::KeywordStats st;
+    EXPECT_TRUE(k.score(q, {}, &st).matches.empty());
+    EXPECT_EQ(st.passages_read, n);
 }
 
 std::vector<Document> corpus() {
