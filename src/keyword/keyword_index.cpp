@@ -138,7 +138,14 @@ uint64_t cut_hash(uint64_t hash, uint32_t bits) { return bits >= 64 ? hash : has
 
 std::vector<std::byte> SegmentBuilder::encode(int zstd_level, uint32_t rare_df, double bucket_terms) const {
     std::vector<uint32_t> order, rare;
-    for (uint32_t t = 0; t < term_names_.size(); ++t) (postings_[t].size() / 2 > rare_df ? order : rare).push_back(t);
+    // Rare: in few nodes, none of them long (a long node's terms are all by name, so readers never tokenize it).
+    auto is_rare = [&](uint32_t t) {
+        if (postings_[t].size() / 2 > rare_df) return false;
+        for (size_t i = 0; i < postings_[t].size(); i += 2)
+            if (lengths_[postings_[t][i]] > kLongNodeTerms) return false;
+        return true;
+    };
+    for (uint32_t t = 0; t < term_names_.size(); ++t) (is_rare(t) ? rare : order).push_back(t);
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return term_names_[a] < term_names_[b]; });
     const uint32_t shift =
         bucket_shift(count(), std::accumulate(lengths_.begin(), lengths_.end(), uint64_t{0}), bucket_terms);
@@ -477,7 +484,7 @@ KeywordIndex::Scores KeywordIndex::score(std::span<const std::string> terms,
         uint32_t covered = 0;
         for (const Pending& p : pending) {
             for (uint32_t v = std::max(p.begin, covered); v < p.end; ++v)
-                if (!is_deleted(v)) read.push_back(v);
+                if (!is_deleted(v) && lengths_[v] <= kLongNodeTerms) read.push_back(v);
             covered = std::max(covered, p.end);
         }
         size_t next = 0;

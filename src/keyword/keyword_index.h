@@ -52,6 +52,9 @@ constexpr double kBm25B = 0.75;
 constexpr uint32_t kRareDf = 16;
 /// A bucket holds about this many terms: the builder picks 2^shift nodes from the segment's average length.
 constexpr double kBucketTerms = 256;
+/// A node with more terms than this is long: all its terms are stored by name, and resolving a bucket skips it, so
+/// a rare query term never makes a reader tokenize a huge record.
+constexpr uint32_t kLongNodeTerms = 4096;
 /// A query resolving more bucket ranges than this is refused (a writer gives each rare term at most kRareDf; only a
 /// corrupt entry or an absurd query gets near it), which bounds what one query can make the reader do.
 constexpr size_t kMaxBucketReads = size_t{1} << 20;

@@ -265,6 +265,30 @@ TEST(KeywordIndex, RareTermSegmentsScoreEveryWordLikeFullPostings) {
     EXPECT_LT(by_hash, words.size()) << "and frequent ones";
 }
 
+// A long node (over kLongNodeTerms terms) keeps all its terms by name, and resolving a rare term in its bucket does
+// not tokenize it: a rare query term never costs a huge record's text.
+TEST(KeywordIndex, LongNodesAreNeverReadToResolveRareTerms) {
+    std::vector<std::string> texts = {"short note about otters"};
+    std::string big = "needleword";
+    for (uint32_t i = 0; i < keyword::kLongNodeTerms + 10; ++i) big += " filler";
+    texts.push_back(big);
+    for (int i = 0; i < 200; ++i) texts.push_back("another short note about beavers");  // buckets of 8 nodes
+    keyword::SegmentBuilder b(0);
+    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
+    const auto seg = b.encode();
+    const std::vector<std::span<const std::byte>> segments = {seg};
+    const std::vector<uint8_t> deleted(26, 0);
+    const auto k = keyword::KeywordIndex::load(segments, 202, deleted, "mem", code_passages(texts));
+    EXPECT_NO_THROW(k.verify());
+    keyword::KeywordStats st;
+    const Terms needle{"needleword"};
+    EXPECT_EQ(k.score(needle, {}, &st).matches, (std::vector<uint32_t>{1}));
+    EXPECT_EQ(st.passages_read, 0u) << "a long node's terms are in the dictionary";
+    const Terms otters{"otters"};
+    EXPECT_EQ(k.score(otters, {}, &st).matches, (std::vector<uint32_t>{0}));
+    EXPECT_EQ(st.passages_read, 7u) << "the bucket's seven short nodes, not the long one";
+}
+
 // A crafted segment whose two rare entries (1 hash bit) name every bucket: any query term matches one, and a
 // query still reads each passage once, however many of its terms land there.
 TEST(KeywordIndex, EntriesNamingEveryBucketReadEachPassageOnce) {
