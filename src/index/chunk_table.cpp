@@ -1,6 +1,7 @@
 #include "index/chunk_table.h"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <map>
 #include <optional>
@@ -20,8 +21,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr size_t kReadBatch = 4096;  // nodes per get_many: bounds the text held at once
-
 bool is_deleted(std::span<const uint8_t> deleted, uint32_t node) {
     return !deleted.empty() && ((deleted[node >> 3] >> (node & 7)) & 1);
 }
@@ -29,6 +28,128 @@ bool is_deleted(std::span<const uint8_t> deleted, uint32_t node) {
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 }  // namespace
+
+std::optional<MetaFields> scan_meta(std::string_view j) {
+    for (char c : j)
+        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+    size_t i = 0;
+    auto ws = [&] {
+        while (i < j.size() && (j[i] == ' ' || j[i] == '\t' || j[i] == '\n' || j[i] == '\r')) ++i;
+    };
+    // A string at i (at its quote); `plain`: no escapes allowed (its contents are returned as they are). Escapes
+    // other than the two-character ones (\u...) are left to the full parser.
+    auto string_at = [&](bool plain) -> std::optional<std::string_view> {
+        const size_t start = ++i;
+        for (; i < j.size() && j[i] != '"'; ++i) {
+            if (static_cast<unsigned char>(j[i]) < 0x20) return std::nullopt;
+            if (j[i] == '\\') {
+                if (plain || ++i == j.size()) return std::nullopt;
+                if (std::string_view("\"\\/bfnrt").find(j[i]) == std::string_view::npos) return std::nullopt;
+            }
+        }
+        if (i == j.size()) return std::nullopt;
+        return j.substr(start, i++ - start);
+    };
+    // A scalar at i: a string, a number in JSON's grammar, true, false or null. Objects and arrays: nullopt.
+    auto scalar_at = [&]() -> std::optional<std::string_view> {
+        if (i == j.size()) return std::nullopt;
+        if (j[i] == '"') return string_at(false);
+        const size_t start = i;
+        auto digits = [&] {
+            const size_t d = i;
+            while (i < j.size() && j[i] >= '0' && j[i] <= '9') ++i;
+            return i > d;
+        };
+        if (j[i] == '-' || (j[i] >= '0' && j[i] <= '9')) {
+            if (j[i] == '-') ++i;
+            if (i < j.size() && j[i] == '0') {
+                ++i;
+            } else if (!digits()) {
+                return std::nullopt;
+            }
+            if (i < j.size() && j[i] == '.' && (++i, !digits())) return std::nullopt;
+            if (i < j.size() && (j[i] == 'e' || j[i] == 'E')) {
+                ++i;
+                if (i < j.size() && (j[i] == '+' || j[i] == '-')) ++i;
+                if (!digits()) return std::nullopt;
+            }
+            return j.substr(start, i - start);
+        }
+        for (std::string_view word : {"true", "false", "null"})
+            if (j.substr(i, word.size()) == word) {
+                i += word.size();
+                return word;
+            }
+        return std::nullopt;
+    };
+    MetaFields out;
+    ws();
+    if (i == j.size() || j[i] != '{') return std::nullopt;
+    ++i;
+    ws();
+    if (i < j.size() && j[i] == '}') {
+        ++i;
+    } else {
+        for (;;) {
+            ws();
+            if (i == j.size() || j[i] != '"') return std::nullopt;
+            const auto key = string_at(true);
+            if (!key) return std::nullopt;
+            ws();
+            if (i == j.size() || j[i] != ':') return std::nullopt;
+            ++i;
+            ws();
+            const bool quoted = i < j.size() && j[i] == '"';
+            const auto value = scalar_at();
+            if (!value) return std::nullopt;
+            // Later duplicates replace earlier ones, as in a full parse.
+            if (std::optional<std::string>* kept = *key == "source" ? &out.source : *key == "type" ? &out.type
+                                                  : *key == "language" ? &out.language : nullptr) {
+                kept->reset();
+                if (quoted) {
+                    if (value->find('\\') != std::string_view::npos) return std::nullopt;  // escapes: full parse
+                    *kept = std::string(*value);
+                }
+            } else if (*key == "start_line") {
+                out.start_line.reset();
+                // Digits only: an unsigned integer (up to 19 digits; longer ones may overflow: full parse).
+                if (!quoted && std::all_of(value->begin(), value->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                    if (value->size() > 19) return std::nullopt;
+                    uint64_t v = 0;
+                    for (char c : *value) v = v * 10 + uint64_t(c - '0');
+                    out.start_line = v;
+                }
+            }
+            ws();
+            if (i < j.size() && j[i] == ',') {
+                ++i;
+                continue;
+            }
+            if (i < j.size() && j[i] == '}') {
+                ++i;
+                break;
+            }
+            return std::nullopt;
+        }
+    }
+    ws();
+    if (i != j.size()) return std::nullopt;
+    return out;
+}
+
+/// The fields, by the fast reader or else a full parse (what is not a JSON object has none).
+MetaFields meta_fields(std::string_view metadata) {
+    if (auto fast = scan_meta(metadata)) return *fast;
+    MetaFields out;
+    const json meta = json_limits::parse_or_discarded(metadata);
+    if (!meta.is_object()) return out;
+    if (auto s = meta.find("source"); s != meta.end() && s->is_string()) out.source = s->get<std::string>();
+    if (auto s = meta.find("type"); s != meta.end() && s->is_string()) out.type = s->get<std::string>();
+    if (auto s = meta.find("language"); s != meta.end() && s->is_string()) out.language = s->get<std::string>();
+    if (auto s = meta.find("start_line"); s != meta.end() && s->is_number_unsigned()) out.start_line = s->get<uint64_t>();
+    return out;
+}
+
 
 ChunkTable build_chunk_table(const store::PassageStore& passages, std::span<const uint8_t> deleted,
                              const Manifest* manifest) {
@@ -62,33 +183,22 @@ ChunkTable build_chunk_table(const store::PassageStore& passages, std::span<cons
                 if (node < n) t.file_of[node] = f;
         }
     }
-    std::vector<uint32_t> batch;
-    for (size_t start = 0; start < n; start += kReadBatch) {
-        batch.clear();
-        for (size_t v = start; v < std::min(n, start + kReadBatch); ++v)
-            if (!is_deleted(deleted, uint32_t(v))) batch.push_back(uint32_t(v));
-        if (batch.empty()) continue;
-        std::vector<store::Passage> got = passages.get_many(batch);
-        for (size_t i = 0; i < batch.size(); ++i) {
-            const uint32_t v = batch[i];
-            const json meta = json_limits::parse_or_discarded(got[i].metadata);
-            if (meta.is_object()) {
-                if (t.file_of[v] == ChunkTable::kNone)
-                    if (auto s = meta.find("source"); s != meta.end() && s->is_string())
-                        t.file_of[v] = intern_file(s->get<std::string>(), std::numeric_limits<int64_t>::min(), false);
-                if (auto s = meta.find("type"); s != meta.end() && s->is_string())
-                    t.type_of[v] = intern_name(s->get<std::string>());
-                if (auto s = meta.find("language"); s != meta.end() && s->is_string())
-                    t.language_of[v] = intern_name(s->get<std::string>());
-                if (auto s = meta.find("start_line"); s != meta.end() && s->is_number_unsigned())
-                    t.line_of[v] = uint32_t(std::min<uint64_t>(s->get<uint64_t>(), UINT32_MAX));
-            }
-            // Records of a JSON lines file carry no type of their own.
-            if (t.type_of[v] == ChunkTable::kNone && t.file_of[v] != ChunkTable::kNone && records_file[t.file_of[v]])
-                t.type_of[v] = intern_name("jsonl");
-            t.metadata[v] = std::move(got[i].metadata);
-        }
-    }
+    std::vector<uint32_t> live;
+    for (uint32_t v = 0; v < n; ++v)
+        if (!is_deleted(deleted, v)) live.push_back(v);
+    passages.visit(live, [&](size_t i, std::string_view, std::string_view, std::string_view metadata) {
+        const uint32_t v = live[i];
+        const MetaFields meta = meta_fields(metadata);
+        if (t.file_of[v] == ChunkTable::kNone && meta.source)
+            t.file_of[v] = intern_file(*meta.source, std::numeric_limits<int64_t>::min(), false);
+        if (meta.type) t.type_of[v] = intern_name(*meta.type);
+        if (meta.language) t.language_of[v] = intern_name(*meta.language);
+        if (meta.start_line) t.line_of[v] = uint32_t(std::min<uint64_t>(*meta.start_line, UINT32_MAX));
+        // Records of a JSON lines file carry no type of their own.
+        if (t.type_of[v] == ChunkTable::kNone && t.file_of[v] != ChunkTable::kNone && records_file[t.file_of[v]])
+            t.type_of[v] = intern_name("jsonl");
+        t.metadata[v] = std::string(metadata);
+    });
     return t;
 }
 

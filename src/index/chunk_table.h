@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +26,18 @@ struct ChunkTable {
     std::vector<uint32_t> line_of;       // per node: metadata start_line (0: none)
     std::vector<std::string> metadata;   // per node: metadata JSON text ("" for deleted nodes)
 };
+
+/// The fields the table keeps from one chunk's metadata.
+struct MetaFields {
+    std::optional<std::string> source, type, language;
+    std::optional<uint64_t> start_line;  // a non-negative integer only (as nlohmann's is_number_unsigned)
+};
+/// The fields, by scan_meta or else a full parse (what is not a JSON object has none).
+MetaFields meta_fields(std::string_view metadata);
+/// The fast reader alone, for the common case: a flat ASCII JSON object of scalars, as leann's writers produce. It
+/// gives exactly the full parse's fields, or nullopt (then the caller parses fully) for anything else: non-ASCII
+/// bytes, objects or arrays as values, \u escapes, escapes in keys or kept values, malformed text.
+std::optional<MetaFields> scan_meta(std::string_view metadata);
 
 /// Reads every live node's metadata (each passage block decompressed once). `manifest` may be null (no SRCS).
 ChunkTable build_chunk_table(const store::PassageStore& passages, std::span<const uint8_t> deleted,

@@ -107,12 +107,9 @@ void SegmentBuilder::add_posting(const std::string& term, uint32_t node, uint32_
 PassageReader passage_reader(const store::PassageStore& passages) {
     return [&passages](std::span<const uint32_t> nodes,
                        const std::function<void(uint32_t, std::string_view, std::string_view)>& each) {
-        constexpr size_t kBatch = 4096;  // passages decompressed and held at once
-        for (size_t begin = 0; begin < nodes.size(); begin += kBatch) {
-            const auto batch = nodes.subspan(begin, std::min(kBatch, nodes.size() - begin));
-            const std::vector<store::Passage> got = passages.get_many(batch);
-            for (size_t i = 0; i < batch.size(); ++i) each(batch[i], got[i].text, got[i].metadata);
-        }
+        passages.visit(nodes, [&](size_t i, std::string_view, std::string_view text, std::string_view metadata) {
+            each(nodes[i], text, metadata);
+        });
     };
 }
 

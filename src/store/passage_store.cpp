@@ -1,6 +1,7 @@
 #include "store/passage_store.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstring>
@@ -77,23 +78,27 @@ public:
 
     uint32_t count() const { return count_; }
 
-    // Record: id, text, metadata, each as u32 length + bytes, filling its span exactly.
-    Passage record(uint32_t i) const {
+    // Record: id, text, metadata, each as u32 length + bytes, filling its span exactly. Views into this block.
+    std::array<std::string_view, 3> fields(uint32_t i) const {
         const char* base = raw_.data() + records_start_;
         uint32_t begin = i == 0 ? 0 : load_u32(raw_.data() + 4 + size_t{i - 1} * 4);
         uint32_t end = load_u32(raw_.data() + 4 + size_t{i} * 4);
         std::string_view rest(base + begin, end - begin);
-        Passage p;
-        for (std::string* field : {&p.id, &p.text, &p.metadata}) {
+        std::array<std::string_view, 3> out;
+        for (std::string_view& field : out) {
             if (rest.size() < 4) corrupt("record " + std::to_string(i) + " is cut short");
             uint32_t len = load_u32(rest.data());
             rest.remove_prefix(4);
             if (len > rest.size()) corrupt("record " + std::to_string(i) + " has a field longer than the record");
-            field->assign(rest.substr(0, len));
+            field = rest.substr(0, len);
             rest.remove_prefix(len);
         }
         if (!rest.empty()) corrupt("record " + std::to_string(i) + " has trailing bytes");
-        return p;
+        return out;
+    }
+    Passage record(uint32_t i) const {
+        const auto [id, text, metadata] = fields(i);
+        return Passage{std::string(id), std::string(text), std::string(metadata)};
     }
 
 private:
@@ -339,12 +344,18 @@ std::string PassageStore::text(uint32_t node) const {
 }
 
 std::vector<Passage> PassageStore::get_many(std::span<const uint32_t> nodes) const {
+    std::vector<Passage> out(nodes.size());
+    visit(nodes, [&](size_t i, std::string_view id, std::string_view text, std::string_view metadata) {
+        out[i] = Passage{std::string(id), std::string(text), std::string(metadata)};
+    });
+    return out;
+}
+
+void PassageStore::visit(std::span<const uint32_t> nodes, const Visitor& each) const {
     for (uint32_t node : nodes) check_node(path_, node, count_);
     std::vector<size_t> order(nodes.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return nodes[a] < nodes[b]; });
-
-    std::vector<Passage> out(nodes.size());
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return nodes[a] < nodes[b]; });
     std::optional<BlockView> view;
     size_t current = std::numeric_limits<size_t>::max();
     for (size_t i : order) {
@@ -353,15 +364,15 @@ std::vector<Passage> PassageStore::get_many(std::span<const uint32_t> nodes) con
             view.emplace(read_block(b), block_records(b), path_, b);
             current = b;
         }
-        out[i] = view->record(nodes[i] - blocks_[b].first_node);
+        const auto [id, text, metadata] = view->fields(nodes[i] - blocks_[b].first_node);
+        each(i, id, text, metadata);
     }
-    return out;
 }
 
 void PassageStore::verify() const {
     for (size_t b = 0; b < blocks_.size(); ++b) {
         BlockView view(read_block(b), block_records(b), path_, b);
-        for (uint32_t i = 0; i < view.count(); ++i) view.record(i);
+        for (uint32_t i = 0; i < view.count(); ++i) view.fields(i);
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -70,6 +71,10 @@ public:
     /// Many at once, in the order of `nodes` (repeats allowed): each block is decompressed once however many of its
     /// records are asked for.
     std::vector<Passage> get_many(std::span<const uint32_t> nodes) const;
+    /// The same without copies: `each(i, id, text, metadata)` for nodes[i], in node order (each block decompressed
+    /// once); the views last only for the call.
+    using Visitor = std::function<void(size_t index, std::string_view id, std::string_view text, std::string_view metadata)>;
+    void visit(std::span<const uint32_t> nodes, const Visitor& each) const;
     /// Decompresses and checks every block (for `leann verify`).
     void verify() const;
 

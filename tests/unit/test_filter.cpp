@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "index/chunk_table.h"
 #include "index/index_impl.h"
 #include "leann/error.h"
 #include "leann/filter.h"
@@ -34,6 +35,50 @@ std::string error_of(const std::function<void()>& f) {
         return e.what();
     }
     return "";
+}
+
+// The chunk table's fast metadata reader gives exactly a full parse's fields, or defers to it.
+TEST(ChunkTable, FastMetadataReaderAgreesWithAFullParse) {
+    auto full = [](std::string_view text) {
+        index::MetaFields out;
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        if (!j.is_object()) return out;
+        if (auto s = j.find("source"); s != j.end() && s->is_string()) out.source = s->get<std::string>();
+        if (auto s = j.find("type"); s != j.end() && s->is_string()) out.type = s->get<std::string>();
+        if (auto s = j.find("language"); s != j.end() && s->is_string()) out.language = s->get<std::string>();
+        if (auto s = j.find("start_line"); s != j.end() && s->is_number_unsigned()) out.start_line = s->get<uint64_t>();
+        return out;
+    };
+    const char* fast[] = {
+        R"({"source":"/a/b.py","start_line":12,"end_line":40,"type":"code","language":"python"})",
+        R"({})", R"( { "type" : "code" } )", R"({"source":"x","source":7})", R"({"start_line":-3})",
+        R"({"start_line":1.5,"a":null,"b":true,"c":false,"d":"q\"uote\n"})", R"({"start_line":"12"})",
+        R"({"start_line":0,"x":-0.5e+3,"y":2E7})", R"({"type":"a","type":"b"})",
+    };
+    for (const char* text : fast) {
+        const auto f = index::scan_meta(text);
+        ASSERT_TRUE(f.has_value()) << text;
+        const auto e = full(text);
+        EXPECT_EQ(f->source, e.source) << text;
+        EXPECT_EQ(f->type, e.type) << text;
+        EXPECT_EQ(f->language, e.language) << text;
+        EXPECT_EQ(f->start_line, e.start_line) << text;
+    }
+    // Deferred to the full parse (nested values, \u escapes, escapes in kept values, non-ASCII, malformed), and
+    // meta_fields then agrees with it too.
+    const char* deferred[] = {
+        R"({"tags":["a","b"],"type":"code"})", R"({"source":"a\u00e9"})", R"({"source":"a\"b"})",
+        "{\"source\":\"caf\xc3\xa9\"}", R"({"start_line":01})", R"({"a":1,})", R"({"a" 1})", R"([1])",
+        R"({"a":tru})", R"({"a":1} x)", R"({"start_line":123456789012345678901})", R"({"a":"\x"})", "",
+        R"({"a":-})", R"({"a":1.})", R"({"a":1e})",
+    };
+    for (const char* text : deferred) {
+        EXPECT_FALSE(index::scan_meta(text).has_value()) << text;
+        const auto m = index::meta_fields(text), e = full(text);
+        EXPECT_EQ(m.source, e.source) << text;
+        EXPECT_EQ(m.type, e.type) << text;
+        EXPECT_EQ(m.start_line, e.start_line) << text;
+    }
 }
 
 TEST(Glob, FileNamesFoldersAndTails) {
