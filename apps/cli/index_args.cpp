@@ -41,7 +41,7 @@ Index open_index(const Args& args, const std::filesystem::path& path, bool with_
         options.precision = precision_arg(args);
         std::optional<std::filesystem::path> model;
         if (args.has("model")) model = resolve_model(args.get("model"));
-        index.load_encoder(model, options);
+        index.load_encoder_when_needed(model, options);  // keyword searches never read the model
     }
     return index;
 }

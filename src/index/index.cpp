@@ -241,16 +241,21 @@ const IndexModel& Index::model() const { return impl_->model; }
 Metric Index::metric() const { return impl_->metric; }
 size_t Index::size() const { return impl_->info.nodes; }
 
-void Index::attach_encoder(std::shared_ptr<Encoder> encoder) {
-    const ModelInfo& m = encoder->info();
-    if (m.content_hash != impl_->model.content_hash || m.hidden_size != impl_->model.dims)
-        throw Error("index " + impl_->file.path().string() + " was built with model '" + impl_->model.name +
-                    "' (content hash " + impl_->model.content_hash + ", " + std::to_string(impl_->model.dims) +
-                    " dims), but model '" + m.name + "' has content hash " + m.content_hash + " and " +
-                    std::to_string(m.hidden_size) +
+void Index::Impl::attach(std::shared_ptr<Encoder> e) {
+    const ModelInfo& m = e->info();
+    if (m.content_hash != model.content_hash || m.hidden_size != model.dims)
+        throw Error("index " + file.path().string() + " was built with model '" + model.name + "' (content hash " +
+                    model.content_hash + ", " + std::to_string(model.dims) + " dims), but model '" + m.name +
+                    "' has content hash " + m.content_hash + " and " + std::to_string(m.hidden_size) +
                     " dims: results would be meaningless. Install the index's model or rebuild the index.");
-    impl_->encoder = std::move(encoder);
-    impl_->make_sources();
+    encoder = std::move(e);
+    make_sources();
+}
+
+void Index::attach_encoder(std::shared_ptr<Encoder> encoder) {
+    std::lock_guard lock(impl_->encoder_mutex);
+    impl_->pending_encoder = nullptr;
+    impl_->attach(std::move(encoder));
 }
 
 void Index::load_encoder(const std::optional<std::filesystem::path>& model_dir, const EncoderOptions& options) {
@@ -273,7 +278,18 @@ Precision Index::automatic_precision() const {
     return built != Precision::automatic && precision_supported(built) ? built : Precision::fp32;
 }
 
+void Index::load_encoder_when_needed(const std::optional<std::filesystem::path>& model_dir,
+                                     const EncoderOptions& options) {
+    const std::filesystem::path dir = model_dir ? *model_dir : resolve_model(impl_->model.name);
+    EncoderOptions resolved = options;
+    if (resolved.precision == Precision::automatic) resolved.precision = automatic_precision();
+    std::lock_guard lock(impl_->encoder_mutex);
+    Impl* x = impl_.get();  // stays put when the Index is moved
+    impl_->pending_encoder = [x, dir, resolved] { x->attach(std::shared_ptr<Encoder>(Encoder::load(dir, resolved))); };
+}
+
 Encoder& Index::encoder() const {
+    impl_->ensure_encoder();
     if (!impl_->encoder) throw Error("no encoder attached to index " + impl_->file.path().string());
     return *impl_->encoder;
 }
@@ -308,6 +324,7 @@ SearchResult detail::IndexInternals::search(const Index& index, std::span<const 
                                             bool with_passages) {
     Index::Impl& x = *index.impl_;
     const auto start = std::chrono::steady_clock::now();
+    if (!source && options.recompute) x.ensure_encoder();
     if (query.size() != x.info.dim)
         throw Error("query has " + std::to_string(query.size()) + " dims, the index " + std::to_string(x.info.dim));
     std::vector<float> q(query.begin(), query.end());

@@ -2,6 +2,7 @@
 // which builds the next generation from the one it opened.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,19 @@ struct Index::Impl {
     std::vector<uint64_t> chunk_hashes;  // CHSH joined (empty for version-1 files)
 
     std::shared_ptr<Encoder> encoder;
+    // Index::load_encoder_when_needed: loads and attaches the encoder; run once, under encoder_mutex, by
+    // ensure_encoder(), which every path that uses the encoder or the sources below calls first.
+    std::function<void()> pending_encoder;
+    std::mutex encoder_mutex;
+    void ensure_encoder() {
+        std::lock_guard lock(encoder_mutex);
+        if (pending_encoder) {
+            pending_encoder();  // a failure leaves it pending: the next call reports the same error
+            pending_encoder = nullptr;
+        }
+    }
+    /// Checks the model's content hash and dims against the index's, then uses it (sources rebuilt).
+    void attach(std::shared_ptr<Encoder> e);
     std::unique_ptr<search::EncoderSource> encoder_source;
     std::unique_ptr<search::CachedSource> cached_source;
     size_t cache_capacity = 16384;  // 24 MiB of 384-d vectors

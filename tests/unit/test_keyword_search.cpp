@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "keyword/keyword_index.h"
 #include "keyword/keyword_tokenizer.h"
@@ -695,6 +696,43 @@ TEST(KeywordSearch, SegmentsWithoutRareTermsKeepWorking) {
     }
     EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
     EXPECT_EQ(ids("apple"), (std::set<std::string>{"r1", "r3"}));
+}
+
+// load_encoder_when_needed: keyword searches never read the model; the first vector or hybrid search does (once,
+// even when two threads start at the same time), and a model that cannot be loaded fails that search, every time.
+TEST(KeywordSearch, TheModelIsLoadedOnlyWhenASearchNeedsIt) {
+    testing::TempDir dir;
+    const fs::path path = dir.path() / "i.leann";
+    auto encoder = tiny();
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(path, corpus(), *encoder, build);
+    SearchOptions keyword_only;
+    keyword_only.mode = SearchMode::keyword;
+    {
+        Index index = Index::open(path);
+        index.load_encoder_when_needed(dir.path() / "no-such-model");
+        EXPECT_EQ(index.search("frobnicateWidgetCache", keyword_only).hits.at(0).id, "d17");
+        SearchOptions hybrid;
+        EXPECT_THROW(index.search("frobnicateWidgetCache", hybrid), Error);
+        EXPECT_THROW(index.search("frobnicateWidgetCache", hybrid), Error) << "still failing, not 'no encoder'";
+        // Stopwords only: keyword mode falls back to vector search, which needs the model.
+        EXPECT_THROW(index.search("the of", keyword_only), Error);
+    }
+    Index index = Index::open(path);
+    index.load_encoder_when_needed(tiny_model_dir());
+    Index moved = std::move(index);  // the pending load follows the index
+    SearchOptions vector;
+    vector.mode = SearchMode::vector;
+    vector.top_k = 3;
+    std::vector<SearchResult> results(2);
+    std::thread a([&] { results[0] = moved.search("glaciers retreat", vector); });
+    std::thread b([&] { results[1] = moved.search("chess openings", vector); });
+    a.join();
+    b.join();
+    EXPECT_EQ(results[0].hits.size(), 3u);
+    EXPECT_EQ(results[1].hits.size(), 3u);
+    EXPECT_EQ(moved.encoder().dims(), encoder->dims());
 }
 
 TEST(SearchMode, CliModeFlag) {
