@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -634,68 +635,54 @@ TEST(KeywordSearch, ProseMatchesByStemCodeByExactWord) {
     EXPECT_EQ(ids("\"lit the lighthouses\""), (std::set<std::string>{"p1"}));
 }
 
-// A version-3 file written before prose stemming (KWIX segment version 1, exact terms only) keeps working: its
-// chunks match by their exact words, an update's new segment is stemmed, and compaction stems everything.
-TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
+/// A golden index (tests/golden/FOLDER/v3.leann) copied to a temporary folder: what keyword search finds in it
+/// (after verify()), and updates to it.
+struct GoldenCopy {
     testing::TempDir dir;
-    const fs::path golden = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "index_v3" / "v3.leann";
-    const fs::path path = dir.path() / "index.leann";
-    fs::copy_file(golden, path);
-    auto encoder = tiny();
-    SearchOptions o;
-    o.mode = SearchMode::keyword;
-    auto ids = [&](std::string_view query) {
+    fs::path path = dir.path() / "index.leann";
+    std::shared_ptr<Encoder> encoder = tiny();
+    explicit GoldenCopy(const char* folder) {
+        fs::copy_file(fs::path(LEANN_TEST_DATA_DIR) / "golden" / folder / "v3.leann", path);
+    }
+    std::set<std::string> ids(std::string_view query) {
         Index index = Index::open(path);
         index.attach_encoder(encoder);
         EXPECT_NO_THROW(index.verify());
+        SearchOptions o;
+        o.mode = SearchMode::keyword;
         return hit_ids(index, query, o);
-    };
-    EXPECT_EQ(Index::open(path).stats().format_version, 3u);
-    EXPECT_FALSE(Index::open(path).stats().adaptive_rerank) << "written before the PQ error profile";
-    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1"}));
-    EXPECT_EQ(ids("lighthouse"), std::set<std::string>{});  // no stems in a version-1 segment
-    WriterOptions wo;
-    wo.auto_compact = false;
-    {
-        IndexWriter writer(path, encoder, wo);
-        const std::vector<Document> one = {{"r3", "lighthouse keepers", "{}"}};
-        writer.upsert(one);
     }
-    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
-    {
+    void update(const std::function<void(IndexWriter&)>& change) {
+        WriterOptions wo;
+        wo.auto_compact = false;
         IndexWriter writer(path, encoder, wo);
-        writer.compact();
+        change(writer);
     }
-    EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+};
+
+// A version-3 file written before prose stemming (KWIX segment version 1, exact terms only) keeps working: its
+// chunks match by their exact words, an update's new segment is stemmed, and compaction stems everything.
+TEST(KeywordSearch, UnstemmedSegmentsOfOlderFilesKeepWorking) {
+    GoldenCopy g("index_v3");
+    EXPECT_EQ(Index::open(g.path).stats().format_version, 3u);
+    EXPECT_FALSE(Index::open(g.path).stats().adaptive_rerank) << "written before the PQ error profile";
+    EXPECT_EQ(g.ids("lighthouses"), (std::set<std::string>{"docs/a.md:1"}));
+    EXPECT_EQ(g.ids("lighthouse"), std::set<std::string>{});  // no stems in a version-1 segment
+    g.update([](IndexWriter& w) { w.upsert(std::vector<Document>{{"r3", "lighthouse keepers", "{}"}}); });
+    EXPECT_EQ(g.ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+    g.update([](IndexWriter& w) { w.compact(); });
+    EXPECT_EQ(g.ids("lighthouse"), (std::set<std::string>{"docs/a.md:1", "r3"}));
 }
 
 // A file whose keyword segment was written before rare terms went by hash and bucket (KWIX segment version 2)
 // keeps answering, verifies, and mixes with the version-3 segment its next update appends.
 TEST(KeywordSearch, SegmentsWithoutRareTermsKeepWorking) {
-    testing::TempDir dir;
-    const fs::path golden = fs::path(LEANN_TEST_DATA_DIR) / "golden" / "index_v3_kwix2" / "v3.leann";
-    const fs::path path = dir.path() / "index.leann";
-    fs::copy_file(golden, path);
-    auto encoder = tiny();
-    SearchOptions o;
-    o.mode = SearchMode::keyword;
-    auto ids = [&](std::string_view query) {
-        Index index = Index::open(path);
-        index.attach_encoder(encoder);
-        EXPECT_NO_THROW(index.verify());
-        return hit_ids(index, query, o);
-    };
-    EXPECT_EQ(ids("lighthouse"), (std::set<std::string>{"docs/a.md:1"}));
-    EXPECT_EQ(ids("apples"), (std::set<std::string>{"r1"}));
-    WriterOptions wo;
-    wo.auto_compact = false;
-    {
-        IndexWriter writer(path, encoder, wo);
-        const std::vector<Document> one = {{"r3", "lighthouse keepers eat apples", "{}"}};
-        writer.upsert(one);
-    }
-    EXPECT_EQ(ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
-    EXPECT_EQ(ids("apple"), (std::set<std::string>{"r1", "r3"}));
+    GoldenCopy g("index_v3_kwix2");
+    EXPECT_EQ(g.ids("lighthouse"), (std::set<std::string>{"docs/a.md:1"}));
+    EXPECT_EQ(g.ids("apples"), (std::set<std::string>{"r1"}));
+    g.update([](IndexWriter& w) { w.upsert(std::vector<Document>{{"r3", "lighthouse keepers eat apples", "{}"}}); });
+    EXPECT_EQ(g.ids("lighthouses"), (std::set<std::string>{"docs/a.md:1", "r3"}));
+    EXPECT_EQ(g.ids("apple"), (std::set<std::string>{"r1", "r3"}));
 }
 
 // load_encoder_when_needed: keyword searches never read the model; the first vector or hybrid search does (once,
