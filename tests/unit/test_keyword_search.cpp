@@ -107,6 +107,26 @@ keyword::PassageReader code_passages(const std::vector<std::string>& texts) {
     };
 }
 
+/// One segment of `texts` (tokenized as code), loaded with `texts` as its passages (which must outlive it).
+struct CodeSegment {
+    std::vector<std::byte> bytes;
+    std::vector<uint8_t> deleted;
+    keyword::KeywordIndex index;
+    explicit CodeSegment(const std::vector<std::string>& texts, uint32_t rare_df = keyword::kRareDf)
+        : bytes(encode(texts, rare_df)), deleted((texts.size() + 7) / 8, 0), index(load(texts)) {}
+
+private:
+    static std::vector<std::byte> encode(const std::vector<std::string>& texts, uint32_t rare_df) {
+        keyword::SegmentBuilder b(0);
+        for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
+        return b.encode(keyword::SegmentBuilder::kZstdLevel, rare_df);
+    }
+    keyword::KeywordIndex load(const std::vector<std::string>& texts) const {
+        const std::vector<std::span<const std::byte>> segments = {bytes};
+        return keyword::KeywordIndex::load(segments, uint32_t(texts.size()), deleted, "mem", code_passages(texts));
+    }
+};
+
 TEST(KeywordIndex, Bm25MatchesAHandComputationAndSkipsDeletedNodes) {
     const std::vector<std::string> texts = {"apple banana apple", "banana cherry", "cherry date elderberry apple"};
     keyword::SegmentBuilder first(0);
@@ -170,12 +190,10 @@ TEST(KeywordIndex, RareTermsByHashAndBucketScoreLikeFullPostings) {
         if (i == 37 || i == 151) t += " zebra";  // 2 nodes: by hash
         texts.push_back(t);
     }
-    keyword::SegmentBuilder b(0);
-    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
-    const auto seg = b.encode();
-    const std::vector<std::span<const std::byte>> segments = {seg};
-    const std::vector<uint8_t> deleted(25, 0);
-    const auto k = keyword::KeywordIndex::load(segments, 200, deleted, "mem", code_passages(texts));
+    const CodeSegment one(texts);
+    const std::vector<std::span<const std::byte>> segments = {one.bytes};
+    const std::vector<uint8_t>& deleted = one.deleted;
+    const auto& k = one.index;
     EXPECT_NO_THROW(k.verify());
     const double avg = k.average_length();
     keyword::KeywordStats st;
@@ -246,13 +264,8 @@ TEST(KeywordIndex, RareTermSegmentsScoreEveryWordLikeFullPostings) {
         }
         texts.push_back(t);
     }
-    keyword::SegmentBuilder b(0);
-    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
-    const auto hashed = b.encode(), full = b.encode(keyword::SegmentBuilder::kZstdLevel, UINT32_MAX);
-    const std::vector<std::span<const std::byte>> one = {hashed}, other = {full};
-    const std::vector<uint8_t> deleted(75, 0);
-    const auto k = keyword::KeywordIndex::load(one, 600, deleted, "mem", code_passages(texts));
-    const auto f = keyword::KeywordIndex::load(other, 600, deleted, "mem", code_passages(texts));
+    const CodeSegment hashed(texts), full(texts, UINT32_MAX);
+    const auto &k = hashed.index, &f = full.index;
     EXPECT_NO_THROW(k.verify());
     size_t by_hash = 0;
     for (const auto& w : words) {
@@ -275,12 +288,8 @@ TEST(KeywordIndex, LongNodesAreNeverReadToResolveRareTerms) {
     for (uint32_t i = 0; i < keyword::kLongNodeTerms + 10; ++i) big += " filler";
     texts.push_back(big);
     for (int i = 0; i < 200; ++i) texts.push_back("another short note about beavers");  // buckets of 8 nodes
-    keyword::SegmentBuilder b(0);
-    for (const auto& t : texts) b.add_text(t, keyword::TermStyle::exact);
-    const auto seg = b.encode();
-    const std::vector<std::span<const std::byte>> segments = {seg};
-    const std::vector<uint8_t> deleted(26, 0);
-    const auto k = keyword::KeywordIndex::load(segments, 202, deleted, "mem", code_passages(texts));
+    const CodeSegment one(texts);
+    const auto& k = one.index;
     EXPECT_NO_THROW(k.verify());
     keyword::KeywordStats st;
     const Terms needle{"needleword"};
@@ -333,6 +342,15 @@ std::vector<Document> corpus() {
     docs[17].text = "the cache is flushed by frobnicateWidgetCache when the lazy dog sleeps";
     docs[23].text = "a lazy cat and a sleepy dog share the porch";
     return docs;
+}
+
+/// corpus() built with `encoder` into dir/i.leann (one thread); the index's path.
+fs::path build_corpus(const testing::TempDir& dir, Encoder& encoder) {
+    const fs::path path = dir.path() / "i.leann";
+    BuildOptions build;
+    build.threads = 1;
+    Index::build(path, corpus(), encoder, build);
+    return path;
 }
 
 TEST(KeywordSearch, FindsAnIdentifierAndPhrasesOnABuiltIndex) {
@@ -536,11 +554,8 @@ TEST(KeywordSearch, ManyUpdatesMergeSegments) {
 
 TEST(KeywordSearch, ACorruptKeywordSectionIsNamed) {
     testing::TempDir dir;
-    const fs::path path = dir.path() / "i.leann";
     auto encoder = tiny();
-    BuildOptions build;
-    build.threads = 1;
-    Index::build(path, corpus(), *encoder, build);
+    const fs::path path = build_corpus(dir, *encoder);
     uint64_t offset = 0;
     {
         const Index index = Index::open(path);
@@ -689,11 +704,8 @@ TEST(KeywordSearch, SegmentsWithoutRareTermsKeepWorking) {
 // even when two threads start at the same time), and a model that cannot be loaded fails that search, every time.
 TEST(KeywordSearch, TheModelIsLoadedOnlyWhenASearchNeedsIt) {
     testing::TempDir dir;
-    const fs::path path = dir.path() / "i.leann";
     auto encoder = tiny();
-    BuildOptions build;
-    build.threads = 1;
-    Index::build(path, corpus(), *encoder, build);
+    const fs::path path = build_corpus(dir, *encoder);
     SearchOptions keyword_only;
     keyword_only.mode = SearchMode::keyword;
     {
