@@ -46,7 +46,8 @@ std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts
 
 }  // namespace
 
-BertWeights BertWeights::load(const TensorFile& file, const ModelInfo& info) {
+BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const ModelInfo& info) {
+    const TensorFile& file = *mapped;
     Names names{file, ""};
     for (const char* prefix : {"", "bert.", "model."}) {
         if (file.has(std::string(prefix) + "embeddings.word_embeddings.weight")) {
@@ -56,7 +57,13 @@ BertWeights BertWeights::load(const TensorFile& file, const ModelInfo& info) {
     }
     const auto h = static_cast<int64_t>(info.hidden_size), i = static_cast<int64_t>(info.intermediate_size);
     BertWeights w;
-    w.word_embeddings = names.read("embeddings.word_embeddings.weight", {static_cast<int64_t>(info.vocab_size), h});
+    const std::string word_name = names.find("embeddings.word_embeddings.weight");
+    const std::vector<int64_t> word_shape = {static_cast<int64_t>(info.vocab_size), h};
+    w.word_embeddings = file.view_f32(word_name, word_shape);
+    if (w.word_embeddings.empty()) {
+        w.word_embeddings_copy = file.read_f32(word_name, word_shape);
+        w.word_embeddings = w.word_embeddings_copy;
+    }
     w.position_embeddings =
         names.read("embeddings.position_embeddings.weight", {static_cast<int64_t>(info.max_position_embeddings), h});
     auto types = names.read("embeddings.token_type_embeddings.weight", {static_cast<int64_t>(info.type_vocab_size), h});
@@ -85,6 +92,11 @@ BertWeights BertWeights::load(const TensorFile& file, const ModelInfo& info) {
         layer.ln2_g = names.read(p + "output.LayerNorm.weight", {h});
         layer.ln2_b = names.read(p + "output.LayerNorm.bias", {h});
         w.layers.push_back(std::move(layer));
+    }
+    if (w.word_embeddings_copy.empty()) {
+        // The view needs the map; the pages read above for the other tensors (now copied) leave the resident set.
+        w.file = std::move(mapped);
+        w.file->release_pages();
     }
     return w;
 }

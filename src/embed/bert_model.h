@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -28,15 +29,25 @@ struct BertLayerWeights {
 };
 
 struct BertWeights {
-    std::vector<float> word_embeddings;      // (vocab, H)
+    // (vocab, H): most of the model's bytes (47 MB of MiniLM's 91 MB), read a few rows per text, so viewed in the
+    // mapped weights file when it stores float32 (a query maps a few pages, not the table), else a converted copy.
+    std::span<const float> word_embeddings;
+    std::vector<float> word_embeddings_copy;   // when the file's dtype is not float32
+    std::shared_ptr<const TensorFile> file;    // keeps the view's map alive
     std::vector<float> position_embeddings;  // (max_position, H)
     std::vector<float> token_type0;          // (H): row 0 of the token type table (single-segment input)
     std::vector<float> emb_ln_g, emb_ln_b;   // (H)
     std::vector<BertLayerWeights> layers;
 
+    BertWeights() = default;
+    BertWeights(BertWeights&&) = default;  // the view stays valid: it points into the map or the moved copy's buffer
+    BertWeights& operator=(BertWeights&&) = default;
+    BertWeights(const BertWeights&) = delete;
+    BertWeights& operator=(const BertWeights&) = delete;
+
     /// Reads every tensor, checking shapes against `info`. Names with a "bert." or "model." prefix and the old
-    /// LayerNorm gamma/beta names are accepted.
-    static BertWeights load(const TensorFile& file, const ModelInfo& info);
+    /// LayerNorm gamma/beta names are accepted. `file` stays mapped while the weights live.
+    static BertWeights load(std::shared_ptr<const TensorFile> file, const ModelInfo& info);
 };
 
 /// Runs the encoder on packed sequences. Not thread-safe: one forward at a time per BertModel (it owns scratch).

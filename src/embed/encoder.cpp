@@ -234,8 +234,7 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
     if (tokenizer.vocab_size() > info.vocab_size)
         throw ModelError((model_dir / "config.json").string() + ": vocab_size " + std::to_string(info.vocab_size) +
                          " is smaller than the tokenizer's vocabulary of " + std::to_string(tokenizer.vocab_size()));
-    TensorFile weights_file = TensorFile::open(info.weights_file);
-    BertWeights weights = BertWeights::load(weights_file, info);
+    BertWeights weights = BertWeights::load(std::make_shared<const TensorFile>(TensorFile::open(info.weights_file)), info);
     const size_t threads = options.threads == 0 ? hardware_threads() : options.threads;
     auto impl = std::make_unique<Impl>(info, std::move(tokenizer), threads, std::max<size_t>(1, options.batch_size),
                                        precision);

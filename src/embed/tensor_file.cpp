@@ -1,6 +1,7 @@
 #include "embed/tensor_file.h"
 
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -141,7 +142,7 @@ TensorFile TensorFile::open(const std::filesystem::path& path) {
     return TensorFile(std::move(file), std::move(tensors));
 }
 
-std::vector<float> TensorFile::read_f32(const std::string& name, std::span<const int64_t> shape) const {
+const TensorInfo& TensorFile::checked(const std::string& name, std::span<const int64_t> shape) const {
     auto it = tensors_.find(name);
     if (it == tensors_.end()) fail(path(), "tensor '" + name + "' is missing");
     const TensorInfo& info = it->second;
@@ -153,6 +154,21 @@ std::vector<float> TensorFile::read_f32(const std::string& name, std::span<const
     if (!std::equal(info.shape.begin(), info.shape.end(), shape.begin(), shape.end()))
         fail(path(), "tensor '" + name + "' has shape " + shape_text(info.shape) + ", expected " + shape_text(shape) +
                          " from config.json");
+    return info;
+}
+
+std::span<const float> TensorFile::view_f32(const std::string& name, std::span<const int64_t> shape) const {
+    const TensorInfo& info = checked(name, shape);
+    const std::byte* src = file_->bytes().data() + info.offset;
+    // The file is little-endian float32, as is the host (checked at compile time); the map is page-aligned, so
+    // the tensor's offset decides the alignment.
+    static_assert(std::endian::native == std::endian::little, "tensor views need a little-endian host");
+    if (info.dtype != DType::f32 || reinterpret_cast<uintptr_t>(src) % alignof(float) != 0) return {};
+    return {reinterpret_cast<const float*>(src), static_cast<size_t>(info.numel())};
+}
+
+std::vector<float> TensorFile::read_f32(const std::string& name, std::span<const int64_t> shape) const {
+    const TensorInfo& info = checked(name, shape);
     const size_t n = static_cast<size_t>(info.numel());
     std::vector<float> out(n);
     const std::byte* src = file_->bytes().data() + info.offset;

@@ -40,12 +40,18 @@ public:
     /// The tensor converted to float32, checked to have `shape`. Throws ModelError naming the file and tensor
     /// when it is missing, has another shape, or a dtype we cannot convert.
     std::vector<float> read_f32(const std::string& name, std::span<const int64_t> shape) const;
+    /// The tensor in place, when the file stores it as aligned float32 (no copy; valid while this object lives),
+    /// else an empty span (then read_f32 converts it). The same checks and errors as read_f32.
+    std::span<const float> view_f32(const std::string& name, std::span<const int64_t> shape) const;
+    /// MappedFile::release_pages for the whole file.
+    void release_pages() const { file_->release_pages(); }
 
     /// Sum of the element counts of all floating-point tensors.
     uint64_t parameter_count() const;
 
 private:
     TensorFile(std::unique_ptr<MappedFile> file, std::map<std::string, TensorInfo> tensors);
+    const TensorInfo& checked(const std::string& name, std::span<const int64_t> shape) const;
     std::unique_ptr<MappedFile> file_;
     std::map<std::string, TensorInfo> tensors_;
 };

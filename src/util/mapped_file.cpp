@@ -56,6 +56,10 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 MappedFile::~MappedFile() { release(); }
 
+void MappedFile::release_pages() const {
+    if (data_ != nullptr) ::madvise(data_, size_, MADV_DONTNEED);  // advice: a failure changes nothing
+}
+
 void MappedFile::release() {
     if (data_ != nullptr) ::munmap(data_, size_);
     data_ = nullptr;

@@ -23,6 +23,9 @@ public:
     std::string_view text() const { return {static_cast<const char*>(data_), size_}; }
     size_t size() const { return size_; }
     const std::filesystem::path& path() const { return path_; }
+    /// Drops this process's page mappings (the bytes stay readable: the next access maps them again from the page
+    /// cache), so pages read once do not stay in the resident set of a long-lived map.
+    void release_pages() const;
 
 private:
     void release();

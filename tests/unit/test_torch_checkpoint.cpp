@@ -122,6 +122,25 @@ TEST(TorchCheckpoint, ReadsNamesShapesDtypesAndValues) {
     EXPECT_EQ(file.tensors().at("uint16").dtype, DType::other);
 }
 
+// view_f32: float32 tensors are viewed in place (the same values read_f32 copies), other dtypes are not, and the
+// checks are read_f32's.
+TEST(TorchCheckpoint, Float32TensorsAreViewedInPlace) {
+    const TensorFile file = TensorFile::open(fixtures / "tensors.bin");
+    for (const char* name : {"matrix", "shared.row1", "half", "bf16"}) {
+        const TensorInfo& info = file.tensors().at(name);
+        const auto view = file.view_f32(name, info.shape);
+        const auto copy = file.read_f32(name, info.shape);
+        if (info.dtype == DType::f32) {
+            EXPECT_EQ(std::vector<float>(view.begin(), view.end()), copy) << name;
+        } else {
+            EXPECT_TRUE(view.empty()) << name;
+        }
+    }
+    const std::vector<int64_t> wrong{7};
+    EXPECT_THROW(file.view_f32("matrix", wrong), ModelError);
+    EXPECT_THROW(file.view_f32("no such tensor", wrong), ModelError);
+}
+
 TEST(TorchCheckpoint, ScalarEmptyAndSharedStorage) {
     const TensorFile file = TensorFile::open(fixtures / "tensors.bin");
     const auto& t = file.tensors();
