@@ -471,6 +471,55 @@ void MutableGraph::resize(size_t n) {
     dirty.resize(n, 1);
 }
 
+// The HNSW level of an inserted node, drawn as the build draws levels (P(level >= l) = M^-l), from a hash of its id
+// so that an update gives the same graph every time.
+size_t upper_level(uint32_t node, uint32_t hub_degree) {
+    uint64_t z = (uint64_t{node} + 1) * 0x9e3779b97f4a7c15ULL;  // splitmix64
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    const double u = double(z >> 11) * 0x1.0p-53;  // [0, 1)
+    const double mult = 1.0 / std::log(std::max(2.0, double(hub_degree)));
+    return size_t(std::min(16.0, std::floor(-std::log1p(-u) * mult)));
+}
+
+// Adds `node` (larger than every member, so the member list stays sorted) to upper layer `l`: its row is the diverse
+// nearest of the layer's live members, and each of those links back as on layer 0, rows capped at `cap`.
+void join_upper_layer(MutableGraph& g, const UpdateDistances& d, size_t l, uint32_t node, const float* query,
+                      size_t cap) {
+    std::vector<uint32_t>& members = g.upper_nodes[l];
+    if (!members.empty() && members.back() >= node) return;
+    std::vector<Candidate> pool;
+    for (uint32_t v : members)
+        if (!g.deleted[v]) pool.push_back({d.to(query, v), v});
+    std::sort(pool.begin(), pool.end());
+    if (pool.size() > 4 * cap) pool.resize(4 * cap);
+    std::vector<Candidate> selected;
+    select_diverse(d, pool, cap, selected);
+    Rows rows = unpack(g.upper[l]);
+    std::vector<uint32_t> own;
+    for (const Candidate& c : selected) {
+        own.push_back(c.id);
+        std::vector<uint32_t>& row = rows[member_index(members, c.id)];
+        if (contains(row, node)) continue;
+        if (row.size() < cap) {
+            row.push_back(node);
+            continue;
+        }
+        std::vector<Candidate> offered, kept;
+        for (uint32_t x : row) offered.push_back({d.between(c.id, x), x});
+        offered.push_back({c.distance, node});
+        std::sort(offered.begin(), offered.end());
+        select_diverse(d, offered, cap, kept);
+        row.clear();
+        for (const Candidate& k : kept) row.push_back(k.id);
+    }
+    members.push_back(node);
+    rows.push_back(std::move(own));
+    g.upper[l] = pack(rows);
+    g.upper_changed = true;
+}
+
 void insert_nodes(MutableGraph& g, uint32_t first, size_t count, const float* vectors, size_t dim,
                   const UpdateDistances& given, const UpdateParams& params) {
     const OrderedDistances distances(given);
@@ -516,7 +565,16 @@ void insert_nodes(MutableGraph& g, uint32_t first, size_t count, const float* ve
         for (const Candidate& c : selected) g.rows[node].push_back(c.id);
         g.dirty[node] = 1;
         for (const Candidate& c : selected) link(g, distances, c.id, Candidate{c.distance, node}, params.hub_degree);
+        // The upper layers it would have been on, among those that exist (a graph whose upper layers churn emptied
+        // grows one again), so that deletions do not thin them over time. It does not raise the top layer.
+        const size_t level = std::min(upper_level(node, params.hub_degree), std::max<size_t>(g.upper.size(), 1));
+        if (level > 0 && g.upper.empty()) {
+            g.upper_nodes.emplace_back();
+            g.upper.push_back(pack(Rows{}));
+        }
+        for (size_t l = 0; l < level; ++l) join_upper_layer(g, distances, l, node, query, params.pruned_degree);
     }
+    ensure_entry(g);  // a layer grown from nothing needs the entry on it
     ReachabilityRepair(g, distances, params.hub_degree).run();
 }
 

@@ -230,7 +230,11 @@ TEST(GraphUpdate, DeleteEverythingThenInsertAgain) {
 
     const auto v = line.add({{0.0f, 1.0f}, {0.0f, 2.0f}});
     insert_nodes(line.g, 6, 2, v.data(), 2, line.distances, params(2, 4));
-    EXPECT_EQ(line.g.entry_point, 6u);
+    // Node 7 drew an upper level (P = 1/4 at M = 4), so it heads a layer grown again from nothing, and the entry
+    // moved onto it; the entry is live and on the top layer either way.
+    ASSERT_EQ(line.g.upper_nodes.size(), 1u);
+    EXPECT_EQ(line.g.upper_nodes[0], std::vector<uint32_t>{7});
+    EXPECT_EQ(line.g.entry_point, 7u);
     EXPECT_EQ(row(line.g, 7), (std::vector<uint32_t>{6}));
     EXPECT_EQ(row(line.g, 6), (std::vector<uint32_t>{7}));
     EXPECT_EQ(problems(line.g), "");
@@ -615,6 +619,19 @@ TEST(GraphUpdate, ChurnKeepsRecallCloseToFreshBuild) {
     size_t longest = 0;
     for (const auto& r : g.rows) longest = std::max(longest, r.size());
     EXPECT_LE(longest, up.hub_degree);
+    // Inserted nodes join the upper layers as the build would have placed them, so churn does not thin them: 27% of
+    // the nodes were replaced, and layer 1 keeps about its size (without joining: 0.9^3 = 73% of it).
+    ASSERT_FALSE(initial.upper_nodes.empty());
+    ASSERT_FALSE(g.upper_nodes.empty());
+    size_t live_on_1 = 0, new_on_1 = 0;
+    for (uint32_t v : g.upper_nodes[0]) {
+        live_on_1 += !g.deleted[v];
+        new_on_1 += v >= kInitial;
+    }
+    std::printf("graph churn: layer 1 live members %zu (initially %zu), %zu of them inserted\n", live_on_1,
+                initial.upper_nodes[0].size(), new_on_1);
+    EXPECT_GT(double(live_on_1), 0.85 * double(initial.upper_nodes[0].size()));
+    EXPECT_GT(new_on_1, 0u);
 
     const Graph churned = g.to_graph();
     std::vector<uint32_t> members;
