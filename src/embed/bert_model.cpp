@@ -1,14 +1,18 @@
 #include "embed/bert_model.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "embed/blas.h"
 #include "embed/kernels.h"
 #include "embed/tensor_file.h"
 #include "leann/error.h"
 #include "util/check.h"
+#include "util/fault_guard.h"
 
 namespace leann {
 namespace {
@@ -45,6 +49,26 @@ std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts
 }
 
 }  // namespace
+
+namespace {
+
+std::optional<BertWeights::Stamp> stamp_of(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return BertWeights::Stamp{uint64_t(st.st_ino), uint64_t(st.st_size),
+                              int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                              int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+}  // namespace
+
+void BertWeights::check_file() const {
+    if (!file) return;
+    const auto now = stamp_of(file->path());
+    if (now && now->inode == stamp.inode && !(*now == stamp))
+        throw ModelError(file->path().string() + ": the weights file was rewritten while the model was in use; load "
+                         "the model again (replace model files by renaming a new copy into place)");
+}
 
 BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const ModelInfo& info) {
     const TensorFile& file = *mapped;
@@ -96,6 +120,7 @@ BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const Mo
     if (w.word_embeddings_copy.empty()) {
         // The view needs the map; the pages read above for the other tensors (now copied) leave the resident set.
         w.file = std::move(mapped);
+        w.stamp = stamp_of(w.file->path()).value_or(Stamp{});
         w.file->release_pages();
     }
     return w;
@@ -259,7 +284,9 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
     proj_.resize(tokens * h);
     inter_.resize(tokens * inter);
 
-    // Embeddings: word + position + token type 0, then LayerNorm.
+    // Embeddings: word + position + token type 0, then LayerNorm. The word rows may be read from the mapped weights
+    // file: copied with SIGBUS caught (a file truncated under us is an error, not a crash).
+    weights_.check_file();
     for (size_t s = 0; s < sequences.size(); ++s) {
         for (size_t t = 0; t < sequences[s].size(); ++t) {
             const int32_t id = sequences[s][t];
@@ -268,8 +295,11 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
                             std::to_string(info_.vocab_size) + " (tokenizer and config.json disagree)");
             float* row = hidden_.data() + (offsets[s] + t) * h;
             const float* word = weights_.word_embeddings.data() + static_cast<size_t>(id) * h;
+            if (!copy_fault_guarded(row, word, h * sizeof(float)))
+                throw ModelError((weights_.file ? weights_.file->path().string() : std::string("model weights")) +
+                                 ": the weights file was truncated while the model was in use; load the model again");
             const float* pos = weights_.position_embeddings.data() + t * h;
-            for (size_t c = 0; c < h; ++c) row[c] = word[c] + pos[c] + weights_.token_type0[c];
+            for (size_t c = 0; c < h; ++c) row[c] += pos[c] + weights_.token_type0[c];
         }
     }
     const float eps = info_.layer_norm_eps;

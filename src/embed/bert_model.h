@@ -34,6 +34,16 @@ struct BertWeights {
     std::span<const float> word_embeddings;
     std::vector<float> word_embeddings_copy;   // when the file's dtype is not float32
     std::shared_ptr<const TensorFile> file;    // keeps the view's map alive
+    // The weights file as it was when viewed (inode, size, modification and change times): the view reads it for
+    // as long as the model lives, so check_file() refuses to go on once it was rewritten in place (`cp` over it).
+    struct Stamp {
+        uint64_t inode = 0, size = 0;
+        int64_t mtime_ns = 0, ctime_ns = 0;
+        bool operator==(const Stamp&) const = default;
+    } stamp;
+    /// ModelError naming the file when the viewed weights file was rewritten in place since it was loaded (a file
+    /// replaced by rename is fine: the map holds the old one). Nothing to check when the table is a copy.
+    void check_file() const;
     std::vector<float> position_embeddings;  // (max_position, H)
     std::vector<float> token_type0;          // (H): row 0 of the token type table (single-segment input)
     std::vector<float> emb_ln_g, emb_ln_b;   // (H)

@@ -1,7 +1,8 @@
 #include "index/chunk_table.h"
 
 #include <algorithm>
-#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <optional>
@@ -73,7 +74,13 @@ std::optional<MetaFields> scan_meta(std::string_view j) {
                 if (i < j.size() && (j[i] == '+' || j[i] == '-')) ++i;
                 if (!digits()) return std::nullopt;
             }
-            return j.substr(start, i - start);
+            const std::string_view number = j.substr(start, i - start);
+            // The full parser refuses a number that overflows a double (1e400): so does this reader, deferring to it.
+            if (number.size() > 64) return std::nullopt;
+            if (number.find_first_of(".eE") != std::string_view::npos &&
+                !std::isfinite(std::strtod(std::string(number).c_str(), nullptr)))
+                return std::nullopt;
+            return number;
         }
         for (std::string_view word : {"true", "false", "null"})
             if (j.substr(i, word.size()) == word) {

@@ -280,12 +280,15 @@ Precision Index::automatic_precision() const {
 
 void Index::load_encoder_when_needed(const std::optional<std::filesystem::path>& model_dir,
                                      const EncoderOptions& options) {
-    const std::filesystem::path dir = model_dir ? *model_dir : resolve_model(impl_->model.name);
     EncoderOptions resolved = options;
     if (resolved.precision == Precision::automatic) resolved.precision = automatic_precision();
     std::lock_guard lock(impl_->encoder_mutex);
     Impl* x = impl_.get();  // stays put when the Index is moved
-    impl_->pending_encoder = [x, dir, resolved] { x->attach(std::shared_ptr<Encoder>(Encoder::load(dir, resolved))); };
+    // The model is looked up when needed too: a keyword search works without it installed.
+    impl_->pending_encoder = [x, model_dir, resolved] {
+        const std::filesystem::path dir = model_dir ? *model_dir : resolve_model(x->model.name);
+        x->attach(std::shared_ptr<Encoder>(Encoder::load(dir, resolved)));
+    };
 }
 
 Encoder& Index::encoder() const {
@@ -296,10 +299,12 @@ Encoder& Index::encoder() const {
 
 void Index::set_cache_capacity(size_t vectors) {
     impl_->cache_capacity = vectors;
+    std::lock_guard lock(impl_->encoder_mutex);  // the sources change under the lock that loads the encoder
     impl_->make_sources();
 }
 
 void Index::clear_cache() {
+    std::lock_guard lock(impl_->encoder_mutex);  // a lazy load may be creating the sources
     if (impl_->cached_source) impl_->cached_source->clear_lru();
 }
 
@@ -325,6 +330,11 @@ SearchResult detail::IndexInternals::search(const Index& index, std::span<const 
     Index::Impl& x = *index.impl_;
     const auto start = std::chrono::steady_clock::now();
     if (!source && options.recompute) x.ensure_encoder();
+    search::CachedSource* cached = nullptr;  // read under the lock a lazy load writes it under
+    {
+        std::lock_guard lock(x.encoder_mutex);
+        cached = x.cached_source.get();
+    }
     if (query.size() != x.info.dim)
         throw Error("query has " + std::to_string(query.size()) + " dims, the index " + std::to_string(x.info.dim));
     std::vector<float> q(query.begin(), query.end());
@@ -337,8 +347,8 @@ SearchResult detail::IndexInternals::search(const Index& index, std::span<const 
     if (source) {
         wrapped = std::make_unique<search::CachedSource>(*source, x.hub_ids, x.hub_vectors, 0);
         use = wrapped.get();
-    } else if (x.cached_source) {
-        use = x.cached_source.get();
+    } else if (cached) {
+        use = cached;
     } else if (!options.recompute) {
         use = &nothing;  // PQ-only search fetches nothing
     } else {

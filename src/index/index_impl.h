@@ -42,7 +42,8 @@ struct Index::Impl {
 
     std::shared_ptr<Encoder> encoder;
     // Index::load_encoder_when_needed: loads and attaches the encoder; run once, under encoder_mutex, by
-    // ensure_encoder(), which every path that uses the encoder or the sources below calls first.
+    // ensure_encoder(), which every path that uses the encoder calls first. The sources below change only under
+    // encoder_mutex, and a path that did not call ensure_encoder reads them under it.
     std::function<void()> pending_encoder;
     std::mutex encoder_mutex;
     void ensure_encoder() {

@@ -167,7 +167,12 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         const std::string_view texts[] = {query};
         enc.encode(texts, qv, TextRole::query);
         if (x.metric == Metric::cosine) normalize(qv.data(), qv.size());
-        if (!x.cached_source) throw Error("no encoder attached to index " + x.file.path().string());
+        search::CachedSource* cached = nullptr;  // read under the lock the sources change under
+        {
+            std::lock_guard lock(x.encoder_mutex);
+            cached = x.cached_source.get();
+        }
+        if (!cached) throw Error("no encoder attached to index " + x.file.path().string());
         std::vector<uint32_t> extra;
         for (const Ranked& c : candidates) extra.push_back(c.node);
         float depth_distance = NAN;
@@ -178,7 +183,7 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         auto searcher = x.acquire();
         std::vector<search::Hit> ranked;
         try {
-            ranked = searcher->search(qv.data(), *x.cached_source, vector_options, &vs, &extras,
+            ranked = searcher->search(qv.data(), *cached, vector_options, &vs, &extras,
                                       options.filter.empty() ? nullptr : &node_filter);
         } catch (...) {
             x.release(std::move(searcher));

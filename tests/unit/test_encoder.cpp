@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "leann/encoder.h"
 #include "leann/error.h"
@@ -117,6 +119,39 @@ void expect_matches_reference(const TinyModelSpec& spec, size_t threads, size_t 
             scale = std::max(scale, std::abs(ref[c]));
         }
         EXPECT_LT(max_err, 1e-4 * std::max(1.0, scale)) << "text " << i << " pooling " << spec.pooling;
+    }
+}
+
+// The word-embedding table is read from the mapped weights file while the encoder lives: a file rewritten in place
+// (`cp` over it) or truncated under a running encoder is a ModelError naming it, never a crash or silent mixing;
+// a file replaced by renaming a new one into place leaves the encoder on the old one.
+TEST(Encoder, AWeightsFileRewrittenUnderARunningEncoderIsAnError) {
+    namespace fs = std::filesystem;
+    testing::TempDir dir;
+    testing::write_tiny_model(dir.path(), {});
+    const auto weights = dir.path() / "model.safetensors";
+    auto encoder = Encoder::load(dir.path(), {1, 16, Precision::fp32});
+    const auto before = encoder->encode(texts);
+    // Renamed into place: the old file stays mapped, results unchanged.
+    fs::copy_file(weights, dir.path() / "new.safetensors");
+    fs::rename(dir.path() / "new.safetensors", weights);
+    EXPECT_EQ(encoder->encode(texts), before);
+    // Rewritten in place (same inode: what the encoder maps now), then truncated.
+    encoder = Encoder::load(dir.path(), {1, 16, Precision::fp32});
+    EXPECT_EQ(encoder->encode(texts), before);
+    {
+        // Appended to (the size tells at once; an equal-size rewrite is told by its change time, whose clock can be
+        // a few milliseconds coarse, too coarse for a test that writes right after loading).
+        std::ofstream out(weights, std::ios::binary | std::ios::app);
+        out.write("garbage!", 8);
+    }
+    EXPECT_THROW(encoder->encode(texts), ModelError);
+    fs::resize_file(weights, 0);
+    try {
+        encoder->encode(texts);
+        FAIL() << "expected ModelError";
+    } catch (const ModelError& e) {
+        EXPECT_NE(std::string(e.what()).find("model.safetensors"), std::string::npos) << e.what();
     }
 }
 

@@ -70,7 +70,8 @@ TEST(ChunkTable, FastMetadataReaderAgreesWithAFullParse) {
         R"({"tags":["a","b"],"type":"code"})", R"({"source":"a\u00e9"})", R"({"source":"a\"b"})",
         "{\"source\":\"caf\xc3\xa9\"}", R"({"start_line":01})", R"({"a":1,})", R"({"a" 1})", R"([1])",
         R"({"a":tru})", R"({"a":1} x)", R"({"start_line":123456789012345678901})", R"({"a":"\x"})", "",
-        R"({"a":-})", R"({"a":1.})", R"({"a":1e})",
+        R"({"a":-})", R"({"a":1.})", R"({"a":1e})", R"({"source":"a","x":1e400})", R"({"type":-1E+999})",
+        R"({"source":"a","x":12345678901234567890123456789012345678901234567890123456789012345})",
     };
     for (const char* text : deferred) {
         EXPECT_FALSE(index::scan_meta(text).has_value()) << text;

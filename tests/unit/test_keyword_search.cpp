@@ -718,6 +718,16 @@ TEST(KeywordSearch, TheModelIsLoadedOnlyWhenASearchNeedsIt) {
         // Stopwords only: keyword mode falls back to vector search, which needs the model.
         EXPECT_THROW(index.search("the of", keyword_only), Error);
     }
+    {
+        // The recorded model is looked up when needed too: not installed, keyword search still works.
+        testing::LeannHome home;
+        fs::remove_all(home.root() / "home" / "models");
+        Index index = Index::open(path);
+        index.load_encoder_when_needed();
+        EXPECT_EQ(index.search("frobnicateWidgetCache", keyword_only).hits.at(0).id, "d17");
+        SearchOptions hybrid;
+        EXPECT_THROW(index.search("frobnicateWidgetCache", hybrid), ModelError);
+    }
     Index index = Index::open(path);
     index.load_encoder_when_needed(tiny_model_dir());
     Index moved = std::move(index);  // the pending load follows the index
