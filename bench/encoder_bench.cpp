@@ -6,6 +6,7 @@
 //                 [--threads 1,2] [--precision fp32,bf16,int8] [--batch-size 16] [--repeat 3] [--count 128]
 // --precision takes a list: each thread count runs every precision in turn (same process, alternating, so that
 // the machine's load drifts over all of them alike); a precision the CPU cannot run is reported and skipped.
+// Each (threads, precision) also reports load_ms: Encoder::load from the model folder (its files in the page cache).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -99,7 +100,9 @@ int main(int argc, char** argv) {
                                  leann::precision_name(precision), leann::precision_backend().c_str());
                     continue;
                 }
+                const auto load_start = clock_type::now();
                 auto encoder = leann::Encoder::load(leann::resolve_model(model), {threads, batch, precision});
+                const double load_ms = std::chrono::duration<double, std::milli>(clock_type::now() - load_start).count();
                 const std::string pname = leann::precision_name(encoder->precision());
                 std::vector<float> out(chunks.size() * encoder->dims());
                 std::vector<std::string_view> views(chunks.begin(), chunks.end());
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
                     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
                     rates.push_back(static_cast<double>(chunks.size()) / s);
                 }
+                emit(threads, "load_ms", load_ms, {{"model", model}, {"precision", pname}});  // Encoder::load (weights in page cache)
                 emit(threads, "chunks_per_s", median(rates),
                      {{"chunks", chunks.size()},
                       {"batch_size", batch},

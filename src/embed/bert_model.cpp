@@ -285,23 +285,37 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
     inter_.resize(tokens * inter);
 
     // Embeddings: word + position + token type 0, then LayerNorm. The word rows may be read from the mapped weights
-    // file: copied with SIGBUS caught (a file truncated under us is an error, not a crash).
+    // file: gathered in one pass with SIGBUS caught (a file truncated under us is an error, not a crash).
     weights_.check_file();
-    for (size_t s = 0; s < sequences.size(); ++s) {
-        for (size_t t = 0; t < sequences[s].size(); ++t) {
-            const int32_t id = sequences[s][t];
+    for (const auto& seq : sequences)
+        for (const int32_t id : seq)
             if (id < 0 || static_cast<size_t>(id) >= info_.vocab_size)
                 throw Error("token id " + std::to_string(id) + " is outside the vocabulary of " +
                             std::to_string(info_.vocab_size) + " (tokenizer and config.json disagree)");
+    struct Gather {
+        std::span<const std::vector<int32_t>> sequences;
+        const float* table;
+        float* out;
+        size_t h;
+    } gather{sequences, weights_.word_embeddings.data(), hidden_.data(), h};
+    const auto gather_rows = [](void* arg) {  // plain code: runs under the fault guard
+        const auto& g = *static_cast<const Gather*>(arg);
+        float* row = g.out;
+        for (const auto& seq : g.sequences)
+            for (const int32_t id : seq) {
+                std::memcpy(row, g.table + static_cast<size_t>(id) * g.h, g.h * sizeof(float));
+                row += g.h;
+            }
+    };
+    if (!run_fault_guarded(gather_rows, &gather))
+        throw ModelError((weights_.file ? weights_.file->path().string() : std::string("model weights")) +
+                         ": the weights file was truncated while the model was in use; load the model again");
+    for (size_t s = 0; s < sequences.size(); ++s)
+        for (size_t t = 0; t < sequences[s].size(); ++t) {
             float* row = hidden_.data() + (offsets[s] + t) * h;
-            const float* word = weights_.word_embeddings.data() + static_cast<size_t>(id) * h;
-            if (!copy_fault_guarded(row, word, h * sizeof(float)))
-                throw ModelError((weights_.file ? weights_.file->path().string() : std::string("model weights")) +
-                                 ": the weights file was truncated while the model was in use; load the model again");
             const float* pos = weights_.position_embeddings.data() + t * h;
             for (size_t c = 0; c < h; ++c) row[c] += pos[c] + weights_.token_type0[c];
         }
-    }
     const float eps = info_.layer_norm_eps;
     const bool tanh_gelu = info_.hidden_act != "gelu";
     pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {

@@ -320,33 +320,20 @@ GenerationStats append_generation(const std::filesystem::path& path, const Index
     } else if (!new_hashes.empty()) {
         out.add_section(kChunkHashes, bytes_of(new_hashes));
     }
-    if (add_keywords) {
-        keyword::SegmentBuilder all(0);
-        constexpr size_t kBatch = 4096;
-        for (size_t begin = 0; begin < n; begin += kBatch) {
-            std::vector<uint32_t> ids;
-            for (size_t v = begin; v < std::min(n, begin + kBatch); ++v) ids.push_back(uint32_t(v));
-            for (const auto& p : x.passages.get_many(ids)) all.add_passage(p.text, p.metadata);
-        }
-        for (const auto& m : change.moves) all.add_passage(m.document.text, m.document.metadata);
-        for (const auto& d : change.inserts) all.add_passage(d.text, d.metadata);
-        out.add_section(keyword::kKeywordSection, all.encode());
-    } else {
-        // Joining re-reads the text of the nodes after the first segment (rare terms are stored by hash, so
-        // segments cannot be merged from their postings); deleted ones keep their place with no terms.
-        const uint32_t fresh_start = join_keywords ? keyword_tail_start : uint32_t(n);
-        keyword::SegmentBuilder fresh{fresh_start};
-        constexpr size_t kBatch = 4096;  // passages held at once
-        for (size_t begin = fresh_start; begin < n; begin += kBatch) {
-            std::vector<uint32_t> ids;
-            for (size_t v = begin; v < std::min(n, begin + kBatch); ++v) ids.push_back(uint32_t(v));
-            const auto got = x.passages.get_many(ids);
-            for (size_t i = 0; i < ids.size(); ++i)
-                fresh.add_passage(g.deleted[ids[i]] ? std::string_view{} : std::string_view(got[i].text), got[i].metadata);
-        }
+    {
+        // A segment for the new nodes, written from the passages' text from `start` on: every node for a file that
+        // had no keyword index, the nodes after the first segment when joining (rare terms are stored by hash, so
+        // segments cannot be merged from their postings); deleted nodes keep their place with no terms.
+        const uint32_t start = add_keywords ? 0 : join_keywords ? keyword_tail_start : uint32_t(n);
+        keyword::SegmentBuilder fresh{start};
+        std::vector<uint32_t> ids(n - start);
+        std::iota(ids.begin(), ids.end(), start);
+        x.passages.visit(ids, [&](size_t i, std::string_view, std::string_view text, std::string_view metadata) {
+            fresh.add_passage(g.deleted[ids[i]] ? std::string_view{} : text, metadata);
+        });
         for (const auto& m : change.moves) fresh.add_passage(m.document.text, m.document.metadata);
         for (const auto& d : change.inserts) fresh.add_passage(d.text, d.metadata);
-        if (fresh.count() > 0) out.add_section(keyword::kKeywordSection, fresh.encode());
+        if (add_keywords || fresh.count() > 0) out.add_section(keyword::kKeywordSection, fresh.encode());
     }
     std::vector<uint8_t> deleted(g.deleted.begin(), g.deleted.end());
     out.add_section(kTombstones, bytes_of(tomb_bits(deleted)));
