@@ -3,13 +3,15 @@
 
     python3 bench/oneshot_bench.py --index PATH --queries Q.tsv [--leann build/bin/leann] [--runs 30]
                                    [--rerank auto,64] [--top-k 5] [--mode vector] [--precision auto]
-                                   [--out FILE.json]
+                                   [--baseline OTHER_LEANN] [--out FILE.json]
 
 For each of the first `--runs` queries (qid<TAB>text lines), one `leann search --index PATH QUERY --no-daemon --json
 --top-k K --rerank R` process per policy, alternating which policy goes first so that load on the machine hits all
 alike. Each time is the wall time of the whole process (start, model load, index open, query embedding, walk,
 re-rank, printing), measured here. Reports p50/p95 seconds and the mean recomputations per query (from --json
 stats: recomputed + cache_hits) per policy, and how often each policy's top hit equals the others'.
+With --baseline, every policy also runs with that binary (labelled "baseline/POLICY"), alternating with --leann:
+before/after figures from one run on the same machine.
 Index: e.g. the one bench/index_bench.cpp keeps with --keep PATH --query-texts (built from cached embeddings with
 the default model's hash recorded, so the CLI can search it).
 """
@@ -30,19 +32,24 @@ def main():
     ap.add_argument("--top-k", type=int, default=5)
     ap.add_argument("--mode", default="vector", help="vector | keyword | hybrid (leann search --mode)")
     ap.add_argument("--precision", default="auto", help="the encoder precision of the searches (leann search --precision)")
+    ap.add_argument("--baseline", help="a second leann binary, run alternately with the same policies")
     ap.add_argument("--out")
     a = ap.parse_args()
     queries = [line.rstrip("\n").split("\t", 1)[-1] for line in open(a.queries, encoding="utf-8") if line.strip()]
     queries = queries[: a.runs]
-    policies = a.rerank.split(",")
+    runs = [(p, a.leann, p) for p in a.rerank.split(",")]  # (label, binary, --rerank)
+    if a.baseline:
+        runs += [("baseline/" + p, a.baseline, p) for p in a.rerank.split(",")]
+    policies = [label for label, _, _ in runs]
+    binary = {label: (b, r) for label, b, r in runs}
     times = {p: [] for p in policies}
     recomputed = {p: [] for p in policies}
     tops = {p: [] for p in policies}
     for i, q in enumerate(queries):
         order = policies[i % len(policies):] + policies[: i % len(policies)]
         for p in order:
-            args = [a.leann, "search", "--index", a.index, q, "--no-daemon", "--json", "--mode", a.mode,
-                    "--top-k", str(a.top_k), "--rerank", p, "--precision", a.precision]
+            args = [binary[p][0], "search", "--index", a.index, q, "--no-daemon", "--json", "--mode", a.mode,
+                    "--top-k", str(a.top_k), "--rerank", binary[p][1], "--precision", a.precision]
             start = time.perf_counter()
             r = subprocess.run(args, capture_output=True, text=True)
             elapsed = time.perf_counter() - start
@@ -64,7 +71,7 @@ def main():
         summary["policies"][p] = {"p50_s": statistics.median(times[p]), "p95_s": pct(times[p], 0.95),
                                   "recomputed_per_query": statistics.mean(recomputed[p]),
                                   "top_hit_same_as_" + policies[-1]: same}
-        print(f"rerank {p:>5}: p50 {statistics.median(times[p]):.3f} s  p95 {pct(times[p], 0.95):.3f} s  "
+        print(f"rerank {p:>14}: p50 {statistics.median(times[p]):.3f} s  p95 {pct(times[p], 0.95):.3f} s  "
               f"recomputed/query {statistics.mean(recomputed[p]):.1f}  top hit as {policies[-1]}: {same:.2f}")
     if a.out:
         with open(a.out, "w") as f:

@@ -12,7 +12,7 @@
 #   1. tree of GLOSS_FILES .txt files, 10 WordNet glosses each, one per paragraph (bench/update_tree.py)
 #   2. initial build; then EDITS (default 5) x (replace one gloss paragraph in one file, `leann build` again)
 #   3. 3 x (delete 10% of the files, add as many new files of unused glosses, `leann build` again);
-#      `leann verify --recall 200` and `leann stats --json`; a fresh index of the final tree, same verify
+#      `leann verify --recall $QUERIES` and `leann stats --json`; a fresh index of the final tree, same verify
 #   4. `leann watch --json` in the background; 20 x (append a sentence to one file, time until its JSON line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ FILES=${GLOSS_FILES:-2000}
 RERANKS=${RERANKS:-auto,4,6,8,12,16,24,32,64}   # verify --rerank sweep: the default policy and the
                                                 # recomputations fixed sizes need for a given recall
 STEPS=${STEPS:-all}         # all | edits (steps 1 and 2 only)
+QUERIES=${QUERIES:-400}   # verify --recall: sampled queries (the same chunks for both indexes)
 EDITS=${EDITS:-5}           # one-file edits in step 2 (0: churn a freshly built index)
 # SEED (default 7): which glosses make the tree (bench/update_tree.py --seed), for independent repeats
 case "$STEPS" in all|edits) ;; *) echo "STEPS must be all or edits" >&2; exit 2;; esac
@@ -46,10 +47,10 @@ for k, v in extra.items():
     try: extra[k] = json.loads(v)
     except ValueError: pass
 print(json.dumps({"step": sys.argv[1], **extra, **d}))' "$@" | tee -a "$RAW"; }
-# verify_json STEP NAME: `leann verify --recall 200` (a text report) turned into JSON
+# verify_json STEP NAME: `leann verify --recall $QUERIES` (a text report) turned into JSON
 verify_json() {
   local t0 t1 out
-  t0=$(date +%s.%N); out=$("$LEANN" verify "$2" --recall 200 --rerank "$RERANKS" 2>&1); t1=$(date +%s.%N)
+  t0=$(date +%s.%N); out=$("$LEANN" verify "$2" --recall "$QUERIES" --rerank "$RERANKS" 2>&1); t1=$(date +%s.%N)
   printf '%s\n' "$out" >&2
   python3 -c '
 import json, re, sys

@@ -176,7 +176,23 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         std::vector<uint32_t> extra;
         for (const Ranked& c : candidates) extra.push_back(c.node);
         float depth_distance = NAN;
-        search::RerankExtras extras{extra, true, &depth_distance};
+        search::RerankExtras extras;
+        extras.nodes = extra;
+        extras.keep_all = true;
+        extras.depth_distance = &depth_distance;
+        // Keyword scores normalised by the best candidate's (the best BM25 match: no other hit can score higher).
+        float best_bm25 = 0;
+        for (const Ranked& c : candidates) best_bm25 = std::max(best_bm25, c.score);
+        if (!(best_bm25 > 0)) best_bm25 = 1.0f;
+        // Convex fusion lets the re-rank leave out keyword candidates that cannot reach the fused top k. Phrases
+        // drop vector hits after the search, which changes the normalisation: then every candidate is ranked.
+        std::vector<float> keyword_scores;
+        if (options.fusion == HybridFusion::convex && q.phrases.empty()) {
+            keyword_scores.resize(scores.score.size());
+            for (size_t v = 0; v < scores.score.size(); ++v) keyword_scores[v] = scores.score[v] / best_bm25;
+            extras.keyword_scores = keyword_scores;
+            extras.vector_weight = options.vector_weight;
+        }
         SearchOptions vector_options = options;
         vector_options.mode = SearchMode::vector;
         SearchStats vs;
@@ -215,14 +231,14 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         });
         std::unordered_map<uint32_t, size_t> keyword_rank;
         for (size_t i = 0; i < by_keyword.size(); ++i) keyword_rank.emplace(by_keyword[i].node, i + 1);
-        const float best_bm25 = by_keyword.empty() ? 1.0f : by_keyword.front().score;
-        float vmin = 0, vmax = 0;
+        // Vector distances normalised between the best ranked and a lower reference: the worst ranked, or the
+        // vector ranking's distance at a fixed depth (however deep the adaptive re-rank went; otherwise the depth
+        // would weigh the two sides per query) and the left-out keyword candidates' estimates, when further.
+        float best_distance = 0, reference = 0;
         if (!ranked.empty()) {
-            vmax = score_of_distance(ranked.front().distance);
-            vmin = score_of_distance(ranked.back().distance);
-            // Normalised against the vector ranking down to a fixed depth, however deep the re-rank went (the
-            // adaptive one stops early on easy queries): otherwise the depth would weigh the two sides per query.
-            if (std::isfinite(depth_distance)) vmin = std::min(vmin, score_of_distance(depth_distance));
+            best_distance = ranked.front().distance;
+            reference = ranked.back().distance;
+            if (std::isfinite(depth_distance)) reference = std::max(reference, depth_distance);
         }
         for (size_t i = 0; i < ranked.size(); ++i) {
             const uint32_t v = ranked[i].node;
@@ -232,9 +248,8 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
                 fused = w / (k0 + double(i + 1));
                 if (auto it = keyword_rank.find(v); it != keyword_rank.end()) fused += (1 - w) / (k0 + double(it->second));
             } else {
-                const double vs_norm =
-                    vmax > vmin ? (score_of_distance(ranked[i].distance) - vmin) / (vmax - vmin) : 1.0;
-                fused = w * vs_norm + (1 - w) * double(scores.score[v]) / double(best_bm25);
+                fused = search::convex_fused(w, ranked[i].distance, best_distance, reference,
+                                             scores.score[v] / best_bm25);
             }
             final_hits.push_back({v, float(fused)});
         }

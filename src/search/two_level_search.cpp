@@ -116,15 +116,19 @@ void Searcher::append_extras(std::vector<Hit>& hits, size_t& own, std::span<cons
 }
 
 void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
-                      const SearchParams& params, SearchStats& stats, float* depth_distance) {
+                      const SearchParams& params, SearchStats& stats, const RerankExtras* extras) {
+    float* depth_distance = extras ? extras->depth_distance : nullptr;
     const size_t k = params.top_k;
     const bool adaptive = params.rerank == 0 && !ctx_.error_profile.empty();
+    // Convex fusion with an adaptive re-rank: the extras wait until the own candidates are done (see RerankExtras).
+    const bool defer = adaptive && extras != nullptr && !extras->keyword_scores.empty() && own < hits.size();
     size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
     std::vector<size_t> slots;
     for (size_t i = 0; i < done; ++i) slots.push_back(i);
     double pq_sum = 0;  // PQ distances of the recomputed candidates, for the bias estimate
     for (size_t i = 0; i < done; ++i) pq_sum += hits[i].distance;
-    for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
+    if (!defer)
+        for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
     exact_distances(hits, slots, source, query, stats);
     // Fixed re-rank: the own candidates' largest exact distance stands for the depth.
     if (depth_distance != nullptr) {
@@ -151,8 +155,32 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
             }
         };
         for (size_t slot : slots) note(hits[slot].distance);
+        const auto bias_now = [&] { return done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0; };
+        // The largest exact distance found among the first kFusionDepth candidates, or the estimate (PQ distance
+        // less the bias) of the one at that depth when the re-rank has not reached it.
+        const auto depth_estimate = [&] {
+            const double bias = bias_now();
+            float worst = NAN;
+            const size_t depth = std::min(own, kFusionDepth);
+            for (size_t i = 0; i < std::min(done, depth); ++i)
+                if (!(hits[i].distance <= worst)) worst = hits[i].distance;
+            if (done < depth && std::isfinite(bias)) {
+                const float estimate = float(double(hits[depth - 1].distance) - bias);
+                if (!(estimate <= worst)) worst = estimate;
+            }
+            return worst;
+        };
+        std::vector<uint8_t> computed(hits.size() - own, defer ? 0 : 1);
+        if (defer) {
+            // The extras that could enter the fused top k as far as the first batch tells join the heap of exact
+            // distances (they tighten the own candidates' stop as they did when all extras were recomputed first).
+            float depth = depth_estimate();
+            rerank_extras(hits, done, own, computed, source, query, *extras, k, bias_now(), margin, depth, stats);
+            for (size_t i = own; i < hits.size(); ++i)
+                if (computed[i - own]) note(hits[i].distance);
+        }
         while (done < own) {
-            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
+            const double bias = bias_now();
             const double bound = best.size() < k || !std::isfinite(bias) ? INFINITY : best.front() + bias + margin;
             slots.clear();
             for (size_t i = done; i < own && slots.size() < kAdaptiveStep && hits[i].distance < bound; ++i)
@@ -166,21 +194,82 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
             }
             done += slots.size();
         }
-        if (depth_distance != nullptr) {
-            const size_t depth = std::min(own, kFusionDepth);
-            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
-            float worst = NAN;  // the largest exact distance found among the first `depth` candidates
-            for (size_t i = 0; i < std::min(done, depth); ++i)
-                if (!(hits[i].distance <= worst)) worst = hits[i].distance;
-            if (done < depth && std::isfinite(bias)) {
-                const float estimate = float(double(hits[depth - 1].distance) - bias);
-                if (!(estimate <= worst)) worst = estimate;
-            }
-            *depth_distance = worst;
-        }
-        hits.erase(hits.begin() + std::ptrdiff_t(done), hits.begin() + std::ptrdiff_t(own));  // never recomputed
+        float worst = depth_estimate();
+        // Against the final ranking, the extras still left out are checked again (the loop ends when none could).
+        if (defer) rerank_extras(hits, done, own, computed, source, query, *extras, k, bias_now(), margin, worst, stats);
+        if (depth_distance != nullptr) *depth_distance = worst;
+        // Drop what was never recomputed: own candidates past `done`, deferred extras left out.
+        size_t out = done;
+        for (size_t i = own; i < hits.size(); ++i)
+            if (computed[i - own]) hits[out++] = hits[i];
+        hits.resize(out);
     }
     std::sort(hits.begin(), hits.end(), hit_order);
+}
+
+void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::vector<uint8_t>& computed,
+                             VectorSource& source, const float* query, const RerankExtras& extras, size_t k,
+                             double bias, float margin, float& depth, SearchStats& stats) {
+    const double w = std::clamp(extras.vector_weight, 0.0, 1.0);
+    const auto keyword = [&](uint32_t node) {
+        return node < extras.keyword_scores.size() ? extras.keyword_scores[node] : 0.0f;
+    };
+    const double bias_used = std::isfinite(bias) ? bias : 0.0;
+    // A deferred extra's PQ distance is kept aside: hits[i].distance becomes exact when it is recomputed.
+    std::vector<float> pq(hits.size() - own);
+    for (size_t i = own; i < hits.size(); ++i) pq[i - own] = hits[i].distance;
+    const size_t furthest = own + size_t(std::max_element(pq.begin(), pq.end()) - pq.begin());
+    std::vector<size_t> slots;
+    std::vector<double> fused;
+    for (;;) {
+        // The normalisation as text search will compute it: best exact distance ranked, and the lower reference
+        // (the depth estimate, every ranked distance, every left-out extra's estimate).
+        float best = INFINITY, reference = depth;
+        const auto ranked = [&](float d) {
+            best = std::min(best, d);
+            if (!(d <= reference)) reference = d;
+        };
+        for (size_t i = 0; i < done; ++i) ranked(hits[i].distance);
+        for (size_t i = own; i < hits.size(); ++i) {
+            if (computed[i - own]) {
+                ranked(hits[i].distance);
+            } else {
+                const float estimate = float(double(pq[i - own]) - bias_used);
+                if (!(estimate <= reference)) reference = estimate;
+            }
+        }
+        // The k-th best fused score among the ranked hits; -inf while fewer than k are ranked.
+        fused.clear();
+        for (size_t i = 0; i < done; ++i)
+            fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
+        for (size_t i = own; i < hits.size(); ++i)
+            if (computed[i - own])
+                fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
+        double kth = -INFINITY;
+        if (fused.size() >= k && k > 0) {
+            std::nth_element(fused.begin(), fused.begin() + std::ptrdiff_t(k - 1), fused.end(), std::greater<>());
+            kth = fused[k - 1];
+        }
+        slots.clear();
+        // The extra furthest by PQ distance sets the normalisation's lower reference when it is the furthest
+        // ranked: it is always recomputed, so that the reference is an exact distance, not an estimate.
+        if (!computed[furthest - own]) slots.push_back(furthest);
+        for (size_t i = own; i < hits.size(); ++i) {
+            if (computed[i - own] || i == furthest) continue;
+            const float lowest = float(double(pq[i - own]) - bias_used - margin);  // its exact distance, bounded
+            if (!std::isfinite(best) || convex_fused(w, lowest, best, reference, keyword(hits[i].node)) >= kth)
+                slots.push_back(i);
+        }
+        if (slots.empty()) break;
+        exact_distances(hits, slots, source, query, stats);
+        for (size_t slot : slots) computed[slot - own] = 1;
+    }
+    // The depth estimate covers the left-out extras, as if they had been ranked at their estimated distances.
+    for (size_t i = own; i < hits.size(); ++i)
+        if (!computed[i - own]) {
+            const float estimate = float(double(pq[i - own]) - bias_used);
+            if (!(estimate <= depth)) depth = estimate;
+        }
 }
 
 std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, const float* query,
@@ -209,7 +298,7 @@ std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, 
     size_t own = hits.size();
     if (extras != nullptr) append_extras(hits, own, extras->nodes, &filter, params.recompute, stats);
     if (params.recompute)
-        rerank(hits, own, source, query, params, stats, extras ? extras->depth_distance : nullptr);
+        rerank(hits, own, source, query, params, stats, extras);
     else
         std::sort(hits.begin(), hits.end(), hit_order);
     if (!(extras && extras->keep_all) && hits.size() > params.top_k) hits.resize(params.top_k);
@@ -375,7 +464,7 @@ std::vector<Hit> Searcher::search(const float* query, VectorSource& source, cons
     if (rerank_list && !hits.empty()) {
         // PQ navigated; now rank the best PQ candidates (and the extras) by exact distance: every hit returned is
         // ranked exactly.
-        rerank(hits, own, source, query, params, stats, extras ? extras->depth_distance : nullptr);
+        rerank(hits, own, source, query, params, stats, extras);
     } else if (hits.size() > own) {
         // Interleaved walk: the extras in a batch of their own; recompute off: their PQ distances.
         if (params.recompute) {

@@ -64,7 +64,24 @@ struct RerankExtras {
     /// PQ distance minus the query's PQ bias when it stopped before that candidate; otherwise it is the largest
     /// exact distance the re-rank computed for the search's own candidates; NaN when nothing was ranked.
     float* depth_distance = nullptr;
+    /// Convex fusion (hybrid search's default), when not empty: every node's keyword score, normalised (BM25 over
+    /// the best BM25 candidate's; 0 without a match), by node id, and the vector side's weight. The adaptive
+    /// re-rank then recomputes an extra only while it could still enter the fused top_k: its fused score, with
+    /// the exact distance bounded below by its PQ distance less the query's PQ bias and the index's margin (the
+    /// bound the re-rank uses for its own candidates), reaches the k-th best fused score computed. The extras it
+    /// leaves out are dropped from the hits, and depth_distance covers their estimated distances (PQ less bias)
+    /// so that the normalisation is the one all extras would have given. Fixed re-rank sizes recompute them all.
+    std::span<const float> keyword_scores;
+    double vector_weight = 0;
 };
+
+/// Convex fusion of one hit: `vector_weight` x its vector score normalised between the reference distances (1 at
+/// `best`, the best exact distance ranked; 0 at `reference`, the normalisation's lower end) + the rest x its
+/// normalised keyword score. Distances, as everywhere in this room: lower is better.
+inline double convex_fused(double vector_weight, float distance, float best, float reference, float keyword) {
+    const double normalised = reference > best ? (double(reference) - distance) / (double(reference) - best) : 1.0;
+    return vector_weight * normalised + (1 - vector_weight) * double(keyword);
+}
 
 /// The depth of the vector ranking that hybrid search's score normalisation refers to (the fixed re-rank depth its
 /// fusion weights were chosen with).
@@ -106,7 +123,13 @@ private:
     /// Computes exact distances for the extras and for the candidates the re-rank policy picks (fixed or adaptive,
     /// at least top_k), drops the other candidates, and sorts by exact distance.
     void rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
-                const SearchParams& params, SearchStats& stats, float* depth_distance);
+                const SearchParams& params, SearchStats& stats, const RerankExtras* extras);
+    /// The adaptive re-rank's pass over deferred extras (hits[own, end), not yet recomputed) under convex fusion:
+    /// recomputes those that could still enter the fused top_k, in batches, until none can; marks them in
+    /// `computed`. `done`: own candidates recomputed (hits[0, done)); `depth`: the depth estimate so far.
+    void rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::vector<uint8_t>& computed,
+                       VectorSource& source, const float* query, const RerankExtras& extras, size_t k, double bias,
+                       float margin, float& depth, SearchStats& stats);
     /// Writes the exact distance of hits[slots[i]] for every i, in one fetch (one encoder batch).
     void exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
                          const float* query, SearchStats& stats);

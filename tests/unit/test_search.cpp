@@ -213,6 +213,87 @@ TEST(TwoLevelSearch, AdaptiveRerankAlwaysRanksTheExtras) {
     }
 }
 
+TEST(TwoLevelSearch, ConvexFusionLeavesOutExtrasThatCannotEnterTheFusedTopK) {
+    // Hybrid search's keyword candidates under convex fusion: with keyword scores given, the adaptive re-rank
+    // recomputes only the extras whose fused score, bounded by PQ, could reach the fused top k. Fused rankings
+    // must match those with every extra recomputed, at fewer recomputations.
+    Fixture f;
+    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
+                                                    f.ctx.metric, {.threads = 1});
+    SearchParams p;
+    p.top_k = 5;
+    p.complexity = 200;
+    p.rerank = 0;
+    OracleSource oracle(f.base.data(), f.n, f.dim);
+    Searcher searcher(f.ctx);
+    const double w = 0.6;
+    std::mt19937 rng(3);
+    size_t recomputed_all = 0, recomputed_deferred = 0, same_top = 0, left_out = 0;
+    // The fused top k of a hybrid result, as text search computes it.
+    const auto fused_top = [&](const std::vector<Hit>& hits, float depth, const std::vector<float>& keyword) {
+        float reference = hits.back().distance;
+        if (std::isfinite(depth)) reference = std::max(reference, depth);
+        std::vector<std::pair<double, uint32_t>> fused;
+        for (const Hit& h : hits)
+            fused.push_back({-convex_fused(w, h.distance, hits.front().distance, reference, keyword[h.node]), h.node});
+        std::sort(fused.begin(), fused.end());
+        std::vector<uint32_t> top;
+        for (size_t i = 0; i < std::min(p.top_k, fused.size()); ++i) top.push_back(fused[i].second);
+        return top;
+    };
+    for (size_t qi = 0; qi < f.queries; ++qi) {
+        const float* q = f.query.data() + qi * f.dim;
+        // 16 keyword candidates drawn anywhere (most far from the query), keyword scores normalised to the best.
+        std::vector<uint32_t> extra_nodes;
+        std::vector<float> keyword(f.n, 0.0f);
+        for (size_t i = 0; i < 16; ++i) {
+            const uint32_t v = uint32_t(rng() % f.n);
+            extra_nodes.push_back(v);
+            keyword[v] = i == 0 ? 1.0f : float(rng() % 1000) / 1000.0f;
+        }
+        float depth_all = NAN, depth_deferred = NAN;
+        RerankExtras all;
+        all.nodes = extra_nodes;
+        all.keep_all = true;
+        all.depth_distance = &depth_all;
+        RerankExtras deferred = all;
+        deferred.depth_distance = &depth_deferred;
+        deferred.keyword_scores = keyword;
+        deferred.vector_weight = w;
+        SearchStats s_all, s_deferred;
+        const auto hits_all = searcher.search(q, oracle, p, &s_all, &all);
+        const auto hits_deferred = searcher.search(q, oracle, p, &s_deferred, &deferred);
+        recomputed_all += s_all.recomputed;
+        recomputed_deferred += s_deferred.recomputed;
+        ASSERT_FALSE(hits_deferred.empty());
+        // Every hit returned is ranked by its exact distance; the extra furthest by PQ is always among them.
+        for (const Hit& h : hits_deferred)
+            EXPECT_FLOAT_EQ(h.distance, distance(f.ctx.metric, q, f.base.data() + size_t(h.node) * f.dim, f.dim));
+        for (uint32_t v : extra_nodes)
+            if (std::none_of(hits_deferred.begin(), hits_deferred.end(), [&](const Hit& h) { return h.node == v; }))
+                ++left_out;
+        same_top += fused_top(hits_all, depth_all, keyword) == fused_top(hits_deferred, depth_deferred, keyword);
+    }
+    EXPECT_GT(left_out, f.queries) << "extras that cannot reach the top k are left out";
+    EXPECT_LT(double(recomputed_deferred), 0.9 * double(recomputed_all));
+    EXPECT_GE(same_top, f.queries * 9 / 10) << "the fused top k is the one every extra recomputed gives";
+
+    // A fixed re-rank size recomputes every extra, keyword scores or not.
+    p.rerank = 32;
+    std::vector<float> keyword(f.n, 0.5f);
+    const uint32_t some[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    RerankExtras fixed;
+    fixed.nodes = some;
+    fixed.keep_all = true;
+    RerankExtras fixed_with_scores = fixed;
+    fixed_with_scores.keyword_scores = keyword;
+    fixed_with_scores.vector_weight = w;
+    SearchStats a, b;
+    EXPECT_EQ(searcher.search(f.query.data(), oracle, p, &a, &fixed).size(),
+              searcher.search(f.query.data(), oracle, p, &b, &fixed_with_scores).size());
+    EXPECT_EQ(a.recomputed, b.recomputed);
+}
+
 TEST(TwoLevelSearch, NoRecomputeUsesPqOnly) {
     Fixture f;
     SearchParams p;
