@@ -4,11 +4,14 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <future>
+#include <optional>
 #include <mutex>
 
 #include "embed/bert_model.h"
 #include "embed/blas.h"
 #include "embed/lowp_linear.h"
+#include "embed/model_files.h"
 #include "embed/tensor_file.h"
 #include "leann/error.h"
 #include "leann/log.h"
@@ -229,16 +232,31 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
     if (!lowp::supported(precision))
         throw Error(std::string("precision ") + precision_name(precision) + " is not available here (" +
                     lowp::describe() + "; bf16 needs AVX512-BF16 or AMX, int8 AVX2); use fp32 or auto");
-    ModelInfo info = read_model_info(model_dir);
-    Tokenizer tokenizer = Tokenizer::load(model_dir);
+    ModelInfo info = read_model_config(model_dir);
+    // Hashing the files and parsing the tokenizer run beside the weights' conversion (a one-shot search waits for
+    // all three); errors are reported in the order they were checked in one after the other.
+    const std::filesystem::path weights_file = info.weights_file;
+    auto hash = std::async(std::launch::async, [&model_dir, weights_file] {
+        return model_content_hash(model_dir, weights_file);
+    });
+    auto parsed = std::async(std::launch::async, [&model_dir] { return Tokenizer::load(model_dir); });
+    std::optional<BertWeights> weights;
+    std::exception_ptr weights_error;
+    try {
+        weights.emplace(BertWeights::load(std::make_shared<const TensorFile>(TensorFile::open(weights_file)), info));
+    } catch (...) {
+        weights_error = std::current_exception();
+    }
+    info.content_hash = hash.get();
+    Tokenizer tokenizer = parsed.get();
     if (tokenizer.vocab_size() > info.vocab_size)
         throw ModelError((model_dir / "config.json").string() + ": vocab_size " + std::to_string(info.vocab_size) +
                          " is smaller than the tokenizer's vocabulary of " + std::to_string(tokenizer.vocab_size()));
-    BertWeights weights = BertWeights::load(std::make_shared<const TensorFile>(TensorFile::open(info.weights_file)), info);
+    if (weights_error) std::rethrow_exception(weights_error);
     const size_t threads = options.threads == 0 ? hardware_threads() : options.threads;
     auto impl = std::make_unique<Impl>(info, std::move(tokenizer), threads, std::max<size_t>(1, options.batch_size),
                                        precision);
-    impl->model = std::make_unique<BertModel>(std::move(info), std::move(weights), impl->pool, precision);
+    impl->model = std::make_unique<BertModel>(std::move(info), std::move(*weights), impl->pool, precision);
     log(LogLevel::info, std::string("encoder precision: ") + precision_name(precision) +
                             (precision == Precision::fp32 ? "" : " (" + lowp::describe() + ")"));
     return std::unique_ptr<Encoder>(new Encoder(std::move(impl)));

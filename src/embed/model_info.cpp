@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "embed/model_files.h"
 #include "embed/tensor_file.h"
 #include "leann/error.h"
 #include "leann/model.h"
@@ -48,22 +49,6 @@ std::string hex(const XXH128_hash_t& h) {
     std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
                   static_cast<unsigned long long>(h.low64));
     return buf;
-}
-
-// Hash of everything that decides the vectors: the weights and the tokenizer files.
-std::string content_hash(const fs::path& dir, const fs::path& weights) {
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_128bits_reset(state);
-    for (const fs::path& file : {weights, dir / "tokenizer.json", dir / "vocab.txt", dir / "tokenizer_config.json"}) {
-        if (!fs::exists(file)) continue;
-        MappedFile mapped(file);
-        std::string name = file.filename().string();
-        XXH3_128bits_update(state, name.data(), name.size() + 1);
-        XXH3_128bits_update(state, mapped.bytes().data(), mapped.size());
-    }
-    std::string result = hex(XXH3_128bits_digest(state));
-    XXH3_freeState(state);
-    return result;
 }
 
 void read_pooling(ModelInfo& info, const fs::path& dir) {
@@ -184,7 +169,7 @@ fs::path resolve_model(std::string_view name_or_path) {
                      "; install the default with scripts/fetch_model.sh)");
 }
 
-ModelInfo read_model_info(const fs::path& dir) {
+ModelInfo read_model_config(const fs::path& dir) {
     if (!fs::is_directory(dir)) throw ModelError(dir.string() + ": model folder does not exist");
     ModelInfo info;
     info.dir = dir;
@@ -245,7 +230,28 @@ ModelInfo read_model_info(const fs::path& dir) {
     info.parameter_count = TensorFile::open(info.weights_file).parameter_count();
     if (!fs::exists(dir / "tokenizer.json") && !fs::exists(dir / "vocab.txt"))
         fail(dir / "tokenizer.json", "missing (and no vocab.txt either): the model has no tokenizer");
-    info.content_hash = content_hash(dir, info.weights_file);
+    return info;
+}
+
+// Hash of everything that decides the vectors: the weights and the tokenizer files.
+std::string model_content_hash(const fs::path& dir, const fs::path& weights) {
+    XXH3_state_t* state = XXH3_createState();
+    XXH3_128bits_reset(state);
+    for (const fs::path& file : {weights, dir / "tokenizer.json", dir / "vocab.txt", dir / "tokenizer_config.json"}) {
+        if (!fs::exists(file)) continue;
+        MappedFile mapped(file);
+        std::string name = file.filename().string();
+        XXH3_128bits_update(state, name.data(), name.size() + 1);
+        XXH3_128bits_update(state, mapped.bytes().data(), mapped.size());
+    }
+    std::string result = hex(XXH3_128bits_digest(state));
+    XXH3_freeState(state);
+    return result;
+}
+
+ModelInfo read_model_info(const fs::path& dir) {
+    ModelInfo info = read_model_config(dir);
+    info.content_hash = model_content_hash(dir, info.weights_file);
     return info;
 }
 

@@ -155,6 +155,36 @@ TEST(Encoder, AWeightsFileRewrittenUnderARunningEncoderIsAnError) {
     }
 }
 
+// The model's files are hashed and its tokenizer parsed beside the weights' conversion: the encoder records the
+// same content hash as read_model_info, and a folder with broken files reports the one checked first, whichever
+// thread found it: the weights' header (read with the configuration), then the tokenizer, then the tensors.
+TEST(Encoder, LoadingInPartsKeepsTheHashAndTheOrderOfErrors) {
+    testing::TempDir dir;
+    testing::write_tiny_model(dir.path(), {});
+    EXPECT_EQ(Encoder::load(dir.path(), {1, 16, Precision::fp32})->info().content_hash,
+              read_model_info(dir.path()).content_hash);
+    const auto expect_error_naming = [&](const std::string& file) {
+        for (int i = 0; i < 5; ++i) {
+            try {
+                Encoder::load(dir.path(), {2, 16, Precision::fp32});
+                ADD_FAILURE() << "expected ModelError naming " << file;
+            } catch (const ModelError& e) {
+                EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+            }
+        }
+    };
+    {
+        std::ofstream out(dir.path() / "tokenizer.json", std::ios::trunc);
+        out << "[1, 2, 3]";
+    }
+    expect_error_naming("tokenizer.json");
+    {
+        std::ofstream out(dir.path() / "model.safetensors", std::ios::binary | std::ios::trunc);
+        out.write("not a safetensors file", 22);
+    }
+    expect_error_naming("model.safetensors");
+}
+
 TEST(Encoder, MeanPoolingNormalisedMatchesReference) { expect_matches_reference({}, 1, 16); }
 
 TEST(Encoder, ClsPoolingMatchesReference) {
