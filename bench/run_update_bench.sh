@@ -93,6 +93,20 @@ verify_json verify_updated upd
 "$LEANN" build fresh --docs "$TREE" "${CHUNK_OPTS[@]}" | rec build_fresh
 stats_json stats_fresh fresh
 verify_json verify_fresh fresh
+# compaction through the library (IndexWriter.compact(), via the Python binding when it is installed)
+PY=${PY:-build/pyenv/bin/python}
+if "$PY" -c "import leann" 2>/dev/null; then
+  "$PY" - "$LEANN_HOME/indexes/upd/index.leann" "$LEANN_HOME/models/all-MiniLM-L6-v2" <<'PYC' | rec compact
+import json, sys, leann
+w = leann.IndexWriter(sys.argv[1], leann.Encoder.load(sys.argv[2]))
+s = w.compact()
+w.close()
+print(json.dumps({"seconds": s.seconds, "index_bytes": s.index_bytes, "bytes_written": s.bytes_written}))
+PYC
+  stats_json stats_compacted upd
+else
+  echo "(no Python binding at $PY: compaction step skipped)" >&2
+fi
 
 echo "== 4. watch latency: 20 appends" >&2
 WOUT=$LEANN_HOME/watch.out; WERR=$LEANN_HOME/watch.err
@@ -157,6 +171,7 @@ if by("churn"):
                for name, step in (("updated", "verify_updated"), ("fresh", "verify_fresh"))},
   "churn": [{k: r.get(k) for k in ("round", "seconds", "files_added", "files_removed", "embedded", "chunks", "chunks_added", "chunks_removed", "bytes_written", "index_bytes", "generation", "compacted")} for r in by("churn")],
   "stats_updated": by("stats_updated")[0], "stats_fresh": by("stats_fresh")[0],
+  "stats_compacted": (by("stats_compacted") or [None])[0],
   "verify_updated": {k: v for k, v in by("verify_updated")[0].items() if k != "text"},
   "verify_fresh": {k: v for k, v in by("verify_fresh")[0].items() if k != "text"},
   "build_fresh": {k: by("build_fresh")[0][k] for k in ("seconds", "chunks", "embedded", "index_bytes")},
