@@ -65,6 +65,20 @@ struct Fixture {
         ctx.metric = metric;
     }
 
+    /// The adaptive re-rank's margins, as a build measures them.
+    void measure_error_profile() {
+        ctx.error_profile = pq::ErrorProfile::measure(quantizer, codes.data(), base.data(), n, dim, ctx.metric,
+                                                      {.threads = 1});
+    }
+    /// Adaptive re-rank over a list of 200.
+    static SearchParams adaptive(size_t top_k) {
+        SearchParams p;
+        p.top_k = top_k;
+        p.complexity = 200;
+        p.rerank = 0;
+        return p;
+    }
+
     struct Outcome {
         double recall = 0;
         double recomputed = 0;
@@ -157,8 +171,7 @@ TEST(TwoLevelSearch, AdaptiveRerankStopsWhenNoCandidateCanEnterTheTopK) {
     EXPECT_EQ(fixed.min_recomputed, kFallbackRerank);
     EXPECT_EQ(fixed.max_recomputed, kFallbackRerank);
 
-    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
-                                                    f.ctx.metric, {.threads = 1});
+    f.measure_error_profile();
     ASSERT_FALSE(f.ctx.error_profile.empty());
     p.rerank_confidence = 0.9;
     const auto low = f.run(p);
@@ -186,12 +199,8 @@ TEST(TwoLevelSearch, AdaptiveRerankAlwaysRanksTheExtras) {
     // Hybrid search's keyword candidates are ranked exactly even when they are among the walk's own candidates
     // far down the PQ order, where the adaptive re-rank would stop before them.
     Fixture f;
-    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
-                                                    f.ctx.metric, {.threads = 1});
-    SearchParams p;
-    p.top_k = 3;
-    p.complexity = 200;
-    p.rerank = 0;
+    f.measure_error_profile();
+    SearchParams p = Fixture::adaptive(3);
     OracleSource oracle(f.base.data(), f.n, f.dim);
     Searcher searcher(f.ctx);
     const float* q = f.query.data();
@@ -218,12 +227,8 @@ TEST(TwoLevelSearch, ConvexFusionLeavesOutExtrasThatCannotEnterTheFusedTopK) {
     // recomputes only the extras whose fused score, bounded by PQ, could reach the fused top k. Fused rankings
     // must match those with every extra recomputed, at fewer recomputations.
     Fixture f;
-    f.ctx.error_profile = pq::ErrorProfile::measure(f.quantizer, f.codes.data(), f.base.data(), f.n, f.dim,
-                                                    f.ctx.metric, {.threads = 1});
-    SearchParams p;
-    p.top_k = 5;
-    p.complexity = 200;
-    p.rerank = 0;
+    f.measure_error_profile();
+    SearchParams p = Fixture::adaptive(5);
     OracleSource oracle(f.base.data(), f.n, f.dim);
     Searcher searcher(f.ctx);
     const double w = 0.6;
