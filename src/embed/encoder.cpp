@@ -234,12 +234,13 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
                     lowp::describe() + "; bf16 needs AVX512-BF16 or AMX, int8 AVX2); use fp32 or auto");
     ModelInfo info = read_model_config(model_dir);
     // Hashing the files and parsing the tokenizer run beside the weights' conversion (a one-shot search waits for
-    // all three); errors are reported in the order they were checked in one after the other.
+    // all three; where no thread can be started they run when asked for); errors are reported in the order they
+    // were checked in one after the other.
     const std::filesystem::path weights_file = info.weights_file;
-    auto hash = std::async(std::launch::async, [&model_dir, weights_file] {
+    auto hash = std::async(std::launch::async | std::launch::deferred, [&model_dir, weights_file] {
         return model_content_hash(model_dir, weights_file);
     });
-    auto parsed = std::async(std::launch::async, [&model_dir] { return Tokenizer::load(model_dir); });
+    auto parsed = std::async(std::launch::async | std::launch::deferred, [&model_dir] { return Tokenizer::load(model_dir); });
     std::optional<BertWeights> weights;
     std::exception_ptr weights_error;
     try {

@@ -229,17 +229,20 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         std::sort(by_keyword.begin(), by_keyword.end(), [](const Ranked& a, const Ranked& b) {
             return a.score > b.score || (a.score == b.score && a.node < b.node);
         });
+        // With phrases no candidate may hold them while a vector hit does: normalise by the best ranked then.
+        if (candidates.empty() && !by_keyword.empty()) best_bm25 = by_keyword.front().score;
         std::unordered_map<uint32_t, size_t> keyword_rank;
         for (size_t i = 0; i < by_keyword.size(); ++i) keyword_rank.emplace(by_keyword[i].node, i + 1);
         // Vector distances normalised between the best ranked and a lower reference: the worst ranked, or the
         // vector ranking's distance at a fixed depth (however deep the adaptive re-rank went; otherwise the depth
         // would weigh the two sides per query) and the left-out keyword candidates' estimates, when further.
-        float best_distance = 0, reference = 0;
-        if (!ranked.empty()) {
-            best_distance = ranked.front().distance;
-            reference = ranked.back().distance;
-            if (std::isfinite(depth_distance)) reference = std::max(reference, depth_distance);
-        }
+        // Non-finite distances (a poisoned vector) count in neither end.
+        float best_distance = INFINITY, reference = std::isfinite(depth_distance) ? depth_distance : -INFINITY;
+        for (const auto& h : ranked)
+            if (std::isfinite(h.distance)) {
+                best_distance = std::min(best_distance, h.distance);
+                reference = std::max(reference, h.distance);
+            }
         for (size_t i = 0; i < ranked.size(); ++i) {
             const uint32_t v = ranked[i].node;
             double fused;

@@ -121,7 +121,9 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     const size_t k = params.top_k;
     const bool adaptive = params.rerank == 0 && !ctx_.error_profile.empty();
     // Convex fusion with an adaptive re-rank: the extras wait until the own candidates are done (see RerankExtras).
-    const bool defer = adaptive && extras != nullptr && !extras->keyword_scores.empty() && own < hits.size();
+    // (At vector weight 0 or 1 one side alone decides: nothing to gain.)
+    const bool defer = adaptive && extras != nullptr && !extras->keyword_scores.empty() && own < hits.size() &&
+                       extras->vector_weight > 0 && extras->vector_weight < 1;
     size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
     std::vector<size_t> slots;
     for (size_t i = 0; i < done; ++i) slots.push_back(i);
@@ -171,11 +173,15 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
             return worst;
         };
         std::vector<uint8_t> computed(hits.size() - own, defer ? 0 : 1);
+        std::vector<float> pq;  // the deferred extras' PQ distances (hits[i].distance becomes exact when embedded)
+        if (defer)
+            for (size_t i = own; i < hits.size(); ++i) pq.push_back(hits[i].distance);
         if (defer) {
             // The extras that could enter the fused top k as far as the first batch tells join the heap of exact
             // distances (they tighten the own candidates' stop as they did when all extras were recomputed first).
             float depth = depth_estimate();
-            rerank_extras(hits, done, own, computed, source, query, *extras, k, bias_now(), margin, depth, stats);
+            rerank_extras(hits, done, own, pq, computed, source, query, *extras, k, bias_now(), margin, false, depth,
+                          stats);
             for (size_t i = own; i < hits.size(); ++i)
                 if (computed[i - own]) note(hits[i].distance);
         }
@@ -196,7 +202,9 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
         }
         float worst = depth_estimate();
         // Against the final ranking, the extras still left out are checked again (the loop ends when none could).
-        if (defer) rerank_extras(hits, done, own, computed, source, query, *extras, k, bias_now(), margin, worst, stats);
+        if (defer)
+            rerank_extras(hits, done, own, pq, computed, source, query, *extras, k, bias_now(), margin, true, worst,
+                          stats);
         if (depth_distance != nullptr) *depth_distance = worst;
         // Drop what was never recomputed: own candidates past `done`, deferred extras left out.
         size_t out = done;
@@ -207,69 +215,69 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     std::sort(hits.begin(), hits.end(), hit_order);
 }
 
-void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::vector<uint8_t>& computed,
-                             VectorSource& source, const float* query, const RerankExtras& extras, size_t k,
-                             double bias, float margin, float& depth, SearchStats& stats) {
+void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::span<const float> pq,
+                             std::vector<uint8_t>& computed, VectorSource& source, const float* query,
+                             const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass,
+                             float& depth, SearchStats& stats) {
     const double w = std::clamp(extras.vector_weight, 0.0, 1.0);
     const auto keyword = [&](uint32_t node) {
         return node < extras.keyword_scores.size() ? extras.keyword_scores[node] : 0.0f;
     };
     const double bias_used = std::isfinite(bias) ? bias : 0.0;
-    // A deferred extra's PQ distance is kept aside: hits[i].distance becomes exact when it is recomputed.
-    std::vector<float> pq(hits.size() - own);
-    for (size_t i = own; i < hits.size(); ++i) pq[i - own] = hits[i].distance;
+    const auto estimate = [&](size_t i) { return float(double(pq[i - own]) - bias_used); };
+    // The extra furthest by PQ distance: usually the one that sets the normalisation's lower reference.
     const size_t furthest = own + size_t(std::max_element(pq.begin(), pq.end()) - pq.begin());
     std::vector<size_t> slots;
     std::vector<double> fused;
     for (;;) {
-        // The normalisation as text search will compute it: best exact distance ranked, and the lower reference
-        // (the depth estimate, every ranked distance, every left-out extra's estimate).
-        float best = INFINITY, reference = depth;
+        // The normalisation as text search will compute it: the best exact distance ranked, and the lower
+        // reference (the depth estimate and every ranked distance; non-finite distances count in neither).
+        float best = INFINITY, reference = std::isfinite(depth) ? depth : -INFINITY;
         const auto ranked = [&](float d) {
+            if (!std::isfinite(d)) return;
             best = std::min(best, d);
-            if (!(d <= reference)) reference = d;
+            reference = std::max(reference, d);
         };
         for (size_t i = 0; i < done; ++i) ranked(hits[i].distance);
-        for (size_t i = own; i < hits.size(); ++i) {
-            if (computed[i - own]) {
-                ranked(hits[i].distance);
-            } else {
-                const float estimate = float(double(pq[i - own]) - bias_used);
-                if (!(estimate <= reference)) reference = estimate;
-            }
-        }
+        for (size_t i = own; i < hits.size(); ++i)
+            if (computed[i - own]) ranked(hits[i].distance);
+        // Before the walk's own candidates are done, the left-out extras count at their estimates (the walk may
+        // still move the reference); the final pass instead embeds every extra that may lie beyond the reference,
+        // so that the reference is an exact distance, the one every extra embedded would give.
+        const float exact_reference = reference;
+        if (!final_pass)
+            for (size_t i = own; i < hits.size(); ++i)
+                if (!computed[i - own] && std::isfinite(estimate(i))) reference = std::max(reference, estimate(i));
         // The k-th best fused score among the ranked hits; -inf while fewer than k are ranked.
         fused.clear();
-        for (size_t i = 0; i < done; ++i)
-            fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
+        const auto add = [&](const Hit& h) { fused.push_back(convex_fused(w, h.distance, best, reference, keyword(h.node))); };
+        for (size_t i = 0; i < done; ++i) add(hits[i]);
         for (size_t i = own; i < hits.size(); ++i)
-            if (computed[i - own])
-                fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
+            if (computed[i - own]) add(hits[i]);
         double kth = -INFINITY;
         if (fused.size() >= k && k > 0) {
             std::nth_element(fused.begin(), fused.begin() + std::ptrdiff_t(k - 1), fused.end(), std::greater<>());
             kth = fused[k - 1];
         }
         slots.clear();
-        // The extra furthest by PQ distance sets the normalisation's lower reference when it is the furthest
-        // ranked: it is always recomputed, so that the reference is an exact distance, not an estimate.
-        if (!computed[furthest - own]) slots.push_back(furthest);
+        if (!final_pass && !computed[furthest - own]) slots.push_back(furthest);
         for (size_t i = own; i < hits.size(); ++i) {
-            if (computed[i - own] || i == furthest) continue;
-            const float lowest = float(double(pq[i - own]) - bias_used - margin);  // its exact distance, bounded
-            if (!std::isfinite(best) || convex_fused(w, lowest, best, reference, keyword(hits[i].node)) >= kth)
-                slots.push_back(i);
+            if (computed[i - own] || (!final_pass && i == furthest)) continue;
+            const float lowest = float(double(pq[i - own]) - bias_used - margin);   // its exact distance, bounded
+            const float highest = float(double(pq[i - own]) - bias_used + margin);
+            const bool could_enter = !std::isfinite(best) || !std::isfinite(lowest) ||
+                                     !(convex_fused(w, lowest, best, reference, keyword(hits[i].node)) < kth);
+            const bool could_be_reference = final_pass && !(highest <= exact_reference);
+            if (could_enter || could_be_reference) slots.push_back(i);
         }
         if (slots.empty()) break;
         exact_distances(hits, slots, source, query, stats);
         for (size_t slot : slots) computed[slot - own] = 1;
     }
-    // The depth estimate covers the left-out extras, as if they had been ranked at their estimated distances.
-    for (size_t i = own; i < hits.size(); ++i)
-        if (!computed[i - own]) {
-            const float estimate = float(double(pq[i - own]) - bias_used);
-            if (!(estimate <= depth)) depth = estimate;
-        }
+    // Before the final pass the depth estimate covers the left-out extras at their estimates.
+    if (!final_pass)
+        for (size_t i = own; i < hits.size(); ++i)
+            if (!computed[i - own] && std::isfinite(estimate(i))) depth = std::max(depth, estimate(i));
 }
 
 std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, const float* query,

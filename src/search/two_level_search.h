@@ -17,6 +17,7 @@
 // N recomputes the best N in one batch. With recompute off nothing is recomputed (PQ scores).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -68,9 +69,10 @@ struct RerankExtras {
     /// the best BM25 candidate's; 0 without a match), by node id, and the vector side's weight. The adaptive
     /// re-rank then recomputes an extra only while it could still enter the fused top_k: its fused score, with
     /// the exact distance bounded below by its PQ distance less the query's PQ bias and the index's margin (the
-    /// bound the re-rank uses for its own candidates), reaches the k-th best fused score computed. The extras it
-    /// leaves out are dropped from the hits, and depth_distance covers their estimated distances (PQ less bias)
-    /// so that the normalisation is the one all extras would have given. Fixed re-rank sizes recompute them all.
+    /// bound the re-rank uses for its own candidates), reaches the k-th best fused score computed, or while it may
+    /// lie beyond the normalisation's lower reference (then it is embedded so that the reference is exact). The
+    /// extras it leaves out are dropped from the hits. Fixed re-rank sizes, and vector weights 0 and 1, embed
+    /// them all.
     std::span<const float> keyword_scores;
     double vector_weight = 0;
 };
@@ -79,7 +81,10 @@ struct RerankExtras {
 /// `best`, the best exact distance ranked; 0 at `reference`, the normalisation's lower end) + the rest x its
 /// normalised keyword score. Distances, as everywhere in this room: lower is better.
 inline double convex_fused(double vector_weight, float distance, float best, float reference, float keyword) {
-    const double normalised = reference > best ? (double(reference) - distance) / (double(reference) - best) : 1.0;
+    // A non-finite distance (a poisoned vector) scores 0 on the vector side.
+    const double normalised = !std::isfinite(distance) ? 0.0
+                              : reference > best     ? (double(reference) - distance) / (double(reference) - best)
+                                                     : 1.0;
     return vector_weight * normalised + (1 - vector_weight) * double(keyword);
 }
 
@@ -124,12 +129,15 @@ private:
     /// at least top_k), drops the other candidates, and sorts by exact distance.
     void rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
                 const SearchParams& params, SearchStats& stats, const RerankExtras* extras);
-    /// The adaptive re-rank's pass over deferred extras (hits[own, end), not yet recomputed) under convex fusion:
-    /// recomputes those that could still enter the fused top_k, in batches, until none can; marks them in
-    /// `computed`. `done`: own candidates recomputed (hits[0, done)); `depth`: the depth estimate so far.
-    void rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::vector<uint8_t>& computed,
-                       VectorSource& source, const float* query, const RerankExtras& extras, size_t k, double bias,
-                       float margin, float& depth, SearchStats& stats);
+    /// The adaptive re-rank's pass over deferred extras (hits[own, end), PQ distances `pq`) under convex fusion:
+    /// embeds those that could still enter the fused top_k, in batches, until none can; marks them in `computed`.
+    /// `done`: own candidates recomputed (hits[0, done)). Before the final pass the extra furthest by PQ is always
+    /// embedded and the others count in `depth` at their estimates; the final pass also embeds every extra that
+    /// may lie beyond the reference, so that the normalisation is the one every extra embedded gives.
+    void rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::span<const float> pq,
+                       std::vector<uint8_t>& computed, VectorSource& source, const float* query,
+                       const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass,
+                       float& depth, SearchStats& stats);
     /// Writes the exact distance of hits[slots[i]] for every i, in one fetch (one encoder batch).
     void exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
                          const float* query, SearchStats& stats);

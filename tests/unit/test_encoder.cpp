@@ -173,11 +173,20 @@ TEST(Encoder, LoadingInPartsKeepsTheHashAndTheOrderOfErrors) {
             }
         }
     };
+    // A weights file whose header reads but which lacks a layer: found while converting, on the loading thread,
+    // with the tokenizer parsed at the same time.
+    testing::TensorMap partial = testing::tiny_weights({});
+    for (auto it = partial.begin(); it != partial.end();)
+        it = it->first.find("layer.0.output.dense") != std::string::npos ? partial.erase(it) : std::next(it);
+    testing::write_safetensors(dir.path() / "model.safetensors", partial);
+    expect_error_naming("model.safetensors");
+    // Both broken: the tokenizer is checked first, whichever thread finishes first.
     {
         std::ofstream out(dir.path() / "tokenizer.json", std::ios::trunc);
         out << "[1, 2, 3]";
     }
     expect_error_naming("tokenizer.json");
+    // A weights file whose header does not read: found with the configuration, before anything else.
     {
         std::ofstream out(dir.path() / "model.safetensors", std::ios::binary | std::ios::trunc);
         out.write("not a safetensors file", 22);
