@@ -5,8 +5,8 @@
 #include <cstring>
 #include <exception>
 #include <future>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "embed/bert_model.h"
 #include "embed/blas.h"
@@ -237,10 +237,10 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
     // all three; where no thread can be started they run when asked for); errors are reported in the order they
     // were checked in one after the other.
     const std::filesystem::path weights_file = info.weights_file;
-    auto hash = std::async(std::launch::async | std::launch::deferred, [&model_dir, weights_file] {
-        return model_content_hash(model_dir, weights_file);
-    });
-    auto parsed = std::async(std::launch::async | std::launch::deferred, [&model_dir] { return Tokenizer::load(model_dir); });
+    auto hash = std::async(std::launch::async | std::launch::deferred,
+                           [&model_dir, weights_file] { return model_content_hash(model_dir, weights_file); });
+    auto parsed =
+        std::async(std::launch::async | std::launch::deferred, [&model_dir] { return Tokenizer::load(model_dir); });
     std::optional<BertWeights> weights;
     std::exception_ptr weights_error;
     try {

@@ -234,9 +234,9 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         std::unordered_map<uint32_t, size_t> keyword_rank;
         for (size_t i = 0; i < by_keyword.size(); ++i) keyword_rank.emplace(by_keyword[i].node, i + 1);
         // Vector distances normalised between the best ranked and a lower reference: the worst ranked, or the
-        // vector ranking's distance at a fixed depth (however deep the adaptive re-rank went; otherwise the depth
-        // would weigh the two sides per query) and the left-out keyword candidates' estimates, when further.
-        // Non-finite distances (a poisoned vector) count in neither end.
+        // vector ranking's distance at a fixed depth when further (however deep the adaptive re-rank went;
+        // otherwise the depth would weigh the two sides per query). Keyword candidates the re-rank left out could
+        // not have been further (search::RerankExtras). Non-finite distances (a poisoned vector) count in neither.
         float best_distance = INFINITY, reference = std::isfinite(depth_distance) ? depth_distance : -INFINITY;
         for (const auto& h : ranked)
             if (std::isfinite(h.distance)) {
@@ -251,8 +251,8 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
                 fused = w / (k0 + double(i + 1));
                 if (auto it = keyword_rank.find(v); it != keyword_rank.end()) fused += (1 - w) / (k0 + double(it->second));
             } else {
-                fused = search::convex_fused(w, ranked[i].distance, best_distance, reference,
-                                             scores.score[v] / best_bm25);
+                fused =
+                    search::convex_fused(w, ranked[i].distance, best_distance, reference, scores.score[v] / best_bm25);
             }
             final_hits.push_back({v, float(fused)});
         }

@@ -120,8 +120,8 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     float* depth_distance = extras ? extras->depth_distance : nullptr;
     const size_t k = params.top_k;
     const bool adaptive = params.rerank == 0 && !ctx_.error_profile.empty();
-    // Convex fusion with an adaptive re-rank: the extras wait until the own candidates are done (see RerankExtras).
-    // (At vector weight 0 or 1 one side alone decides: nothing to gain.)
+    // Convex fusion with an adaptive re-rank: the extras are embedded only while they could enter the fused top k
+    // (see RerankExtras). At vector weight 0 or 1 one side alone decides: nothing to gain.
     const bool defer = adaptive && extras != nullptr && !extras->keyword_scores.empty() && own < hits.size() &&
                        extras->vector_weight > 0 && extras->vector_weight < 1;
     size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
@@ -174,9 +174,8 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
         };
         std::vector<uint8_t> computed(hits.size() - own, defer ? 0 : 1);
         std::vector<float> pq;  // the deferred extras' PQ distances (hits[i].distance becomes exact when embedded)
-        if (defer)
-            for (size_t i = own; i < hits.size(); ++i) pq.push_back(hits[i].distance);
         if (defer) {
+            for (size_t i = own; i < hits.size(); ++i) pq.push_back(hits[i].distance);
             // The extras that could enter the fused top k as far as the first batch tells join the heap of exact
             // distances (they tighten the own candidates' stop as they did when all extras were recomputed first).
             float depth = depth_estimate();
@@ -250,7 +249,9 @@ void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, st
                 if (!computed[i - own] && std::isfinite(estimate(i))) reference = std::max(reference, estimate(i));
         // The k-th best fused score among the ranked hits; -inf while fewer than k are ranked.
         fused.clear();
-        const auto add = [&](const Hit& h) { fused.push_back(convex_fused(w, h.distance, best, reference, keyword(h.node))); };
+        const auto add = [&](const Hit& h) {
+            fused.push_back(convex_fused(w, h.distance, best, reference, keyword(h.node)));
+        };
         for (size_t i = 0; i < done; ++i) add(hits[i]);
         for (size_t i = own; i < hits.size(); ++i)
             if (computed[i - own]) add(hits[i]);
@@ -263,7 +264,7 @@ void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, st
         if (!final_pass && !computed[furthest - own]) slots.push_back(furthest);
         for (size_t i = own; i < hits.size(); ++i) {
             if (computed[i - own] || (!final_pass && i == furthest)) continue;
-            const float lowest = float(double(pq[i - own]) - bias_used - margin);   // its exact distance, bounded
+            const float lowest = float(double(pq[i - own]) - bias_used - margin);  // its exact distance, bounded
             const float highest = float(double(pq[i - own]) - bias_used + margin);
             const bool could_enter = !std::isfinite(best) || !std::isfinite(lowest) ||
                                      !(convex_fused(w, lowest, best, reference, keyword(hits[i].node)) < kth);

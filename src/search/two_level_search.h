@@ -83,8 +83,8 @@ struct RerankExtras {
 inline double convex_fused(double vector_weight, float distance, float best, float reference, float keyword) {
     // A non-finite distance (a poisoned vector) scores 0 on the vector side.
     const double normalised = !std::isfinite(distance) ? 0.0
-                              : reference > best     ? (double(reference) - distance) / (double(reference) - best)
-                                                     : 1.0;
+                              : reference > best       ? (double(reference) - distance) / (double(reference) - best)
+                                                       : 1.0;
     return vector_weight * normalised + (1 - vector_weight) * double(keyword);
 }
 
@@ -136,8 +136,8 @@ private:
     /// may lie beyond the reference, so that the normalisation is the one every extra embedded gives.
     void rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::span<const float> pq,
                        std::vector<uint8_t>& computed, VectorSource& source, const float* query,
-                       const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass,
-                       float& depth, SearchStats& stats);
+                       const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass, float& depth,
+                       SearchStats& stats);
     /// Writes the exact distance of hits[slots[i]] for every i, in one fetch (one encoder batch).
     void exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
                          const float* query, SearchStats& stats);

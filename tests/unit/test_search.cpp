@@ -67,8 +67,8 @@ struct Fixture {
 
     /// The adaptive re-rank's margins, as a build measures them.
     void measure_error_profile() {
-        ctx.error_profile = pq::ErrorProfile::measure(quantizer, codes.data(), base.data(), n, dim, ctx.metric,
-                                                      {.threads = 1});
+        ctx.error_profile =
+            pq::ErrorProfile::measure(quantizer, codes.data(), base.data(), n, dim, ctx.metric, {.threads = 1});
     }
     /// Adaptive re-rank over a list of 200.
     static SearchParams adaptive(size_t top_k) {
@@ -252,7 +252,8 @@ TEST(TwoLevelSearch, ConvexFusionLeavesOutExtrasThatCannotEnterTheFusedTopK) {
                     out.reference = std::max(out.reference, h.distance);
                 }
                 for (const Hit& h : hits)
-                    out.ranked.push_back({-convex_fused(w, h.distance, out.best, out.reference, keyword[h.node]), h.node});
+                    out.ranked.push_back(
+                        {-convex_fused(w, h.distance, out.best, out.reference, keyword[h.node]), h.node});
                 std::sort(out.ranked.begin(), out.ranked.end());
                 return out;
             };
@@ -292,7 +293,8 @@ TEST(TwoLevelSearch, ConvexFusionLeavesOutExtrasThatCannotEnterTheFusedTopK) {
                 const Fusion fd = fuse(hits_deferred, depth_deferred, keyword);
                 const double kth = fd.ranked.size() >= k ? -fd.ranked[k - 1].first : -INFINITY;
                 for (uint32_t v : extra_nodes) {
-                    if (std::any_of(hits_deferred.begin(), hits_deferred.end(), [&](const Hit& h) { return h.node == v; }))
+                    if (std::any_of(hits_deferred.begin(), hits_deferred.end(),
+                                    [&](const Hit& h) { return h.node == v; }))
                         continue;
                     ++left_out;
                     // A left-out extra, scored by its exact distance under the returned normalisation, is below
