@@ -35,8 +35,10 @@ Options:
   --fusion F             hybrid: rrf (reciprocal rank fusion) or convex (weighted normalised scores)
                          (default: convex)
   --vector-weight W      hybrid: weight of the vector ranking in [0, 1]; keyword gets 1 - W (default: 0.6)
-  --keyword-candidates N hybrid: best BM25 hits recomputed with the re-rank batch (default: max(16, top-k))
-  --complexity L         search list size; larger finds more, costs more (default: 800, or 64
+  --keyword-candidates N hybrid: best BM25 hits ranked by their exact vectors too (default: max(16, top-k));
+                         with convex fusion and --rerank auto only those that could still reach the top k are
+                         embedded
+  --complexity L         search list size; larger finds more, costs more (default: 1600, or 64
                          with --recompute-share)
   --rerank N|auto        how many candidates of the PQ-guided walk are recomputed and ranked exactly (the
                          embeddings a query computes): auto (default) recomputes them best first and stops

@@ -23,8 +23,9 @@ struct SearchOptions {
     double vector_weight = 0.6;    // hybrid: weight of the vector side, the keyword side gets 1 - vector_weight
                                    // (rrf: w / (rrf_k + rank); convex: w * normalised score)
     size_t rrf_k = 60;             // the constant of reciprocal rank fusion
-    size_t keyword_candidates = 0; // hybrid: best BM25 hits recomputed with the vector side's re-rank batch
-                                   // (0 = auto: max(top_k, 16))
+    size_t keyword_candidates = 0; // hybrid: best BM25 hits ranked by exact vector too (0 = auto: max(top_k, 16));
+                                   // with convex fusion and the adaptive re-rank, only those that could still
+                                   // reach the fused top k are embedded
     size_t top_k = 10;
     size_t complexity = 0;         // search list size L (at least top_k): larger = better recall, more work;
                                    // 0 = auto: 1600 for the PQ walk (PQ steps are cheap), 64 when recomputing
