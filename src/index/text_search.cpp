@@ -186,11 +186,9 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         if (!(best_bm25 > 0)) best_bm25 = 1.0f;
         // Convex fusion lets the re-rank leave out keyword candidates that cannot reach the fused top k. Phrases
         // drop vector hits after the search, which changes the normalisation: then every candidate is ranked.
-        std::vector<float> keyword_scores;
         if (options.fusion == HybridFusion::convex && q.phrases.empty()) {
-            keyword_scores.resize(scores.score.size());
-            for (size_t v = 0; v < scores.score.size(); ++v) keyword_scores[v] = scores.score[v] / best_bm25;
-            extras.keyword_scores = keyword_scores;
+            extras.keyword_scores = scores.score;
+            extras.keyword_scale = 1.0f / best_bm25;
             extras.vector_weight = options.vector_weight;
         }
         SearchOptions vector_options = options;
@@ -233,6 +231,7 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
         if (candidates.empty() && !by_keyword.empty()) best_bm25 = by_keyword.front().score;
         std::unordered_map<uint32_t, size_t> keyword_rank;
         for (size_t i = 0; i < by_keyword.size(); ++i) keyword_rank.emplace(by_keyword[i].node, i + 1);
+        const float keyword_scale = 1.0f / best_bm25;  // as the re-rank scaled them
         // Vector distances normalised between the best ranked and a lower reference: the worst ranked, or the
         // vector ranking's distance at a fixed depth when further (however deep the adaptive re-rank went;
         // otherwise the depth would weigh the two sides per query). Keyword candidates the re-rank left out could
@@ -251,8 +250,8 @@ SearchResult detail::IndexInternals::search_text(const Index& index, std::string
                 fused = w / (k0 + double(i + 1));
                 if (auto it = keyword_rank.find(v); it != keyword_rank.end()) fused += (1 - w) / (k0 + double(it->second));
             } else {
-                fused =
-                    search::convex_fused(w, ranked[i].distance, best_distance, reference, scores.score[v] / best_bm25);
+                fused = search::convex_fused(w, ranked[i].distance, best_distance, reference,
+                                             scores.score[v] * keyword_scale);
             }
             final_hits.push_back({v, float(fused)});
         }

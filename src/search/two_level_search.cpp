@@ -220,7 +220,7 @@ void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, st
                              float& depth, SearchStats& stats) {
     const double w = std::clamp(extras.vector_weight, 0.0, 1.0);
     const auto keyword = [&](uint32_t node) {
-        return node < extras.keyword_scores.size() ? extras.keyword_scores[node] : 0.0f;
+        return node < extras.keyword_scores.size() ? extras.keyword_scores[node] * extras.keyword_scale : 0.0f;
     };
     const double bias_used = std::isfinite(bias) ? bias : 0.0;
     const auto estimate = [&](size_t i) { return float(double(pq[i - own]) - bias_used); };

@@ -65,15 +65,16 @@ struct RerankExtras {
     /// PQ distance minus the query's PQ bias when it stopped before that candidate; otherwise it is the largest
     /// exact distance the re-rank computed for the search's own candidates; NaN when nothing was ranked.
     float* depth_distance = nullptr;
-    /// Convex fusion (hybrid search's default), when not empty: every node's keyword score, normalised (BM25 over
-    /// the best BM25 candidate's; 0 without a match), by node id, and the vector side's weight. The adaptive
-    /// re-rank then recomputes an extra only while it could still enter the fused top_k: its fused score, with
+    /// Convex fusion (hybrid search's default), when not empty: every node's keyword score by node id (0 without
+    /// a match), the factor that normalises it (1 / the best BM25 candidate's), and the vector side's weight. The
+    /// adaptive re-rank then recomputes an extra only while it could still enter the fused top_k: its fused score, with
     /// the exact distance bounded below by its PQ distance less the query's PQ bias and the index's margin (the
     /// bound the re-rank uses for its own candidates), reaches the k-th best fused score computed, or while it may
     /// lie beyond the normalisation's lower reference (then it is embedded so that the reference is exact). The
     /// extras it leaves out are dropped from the hits. Fixed re-rank sizes, and vector weights 0 and 1, embed
     /// them all.
     std::span<const float> keyword_scores;
+    float keyword_scale = 1;
     double vector_weight = 0;
 };
 
