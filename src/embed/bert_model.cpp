@@ -130,6 +130,8 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
     : info_(std::move(info)), weights_(std::move(weights)), pool_(pool), scores_(pool.size()) {
     if (precision != Precision::bf16 && precision != Precision::int8) return;
     const size_t h = info_.hidden_size, inter = info_.intermediate_size, pieces = pool_.size();
+    // bf16: LayerNorm and GELU write the next layer's input rows in bfloat16 as well (no conversion pass).
+    bf16_rows_ = precision == Precision::bf16;
     auto pack = [&](std::vector<float>& w, size_t n, size_t k, Precision p) {
         std::optional<lowp::LinearLayer> packed;
         if (p == Precision::fp32) return packed;
@@ -154,17 +156,23 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
         packed_.push_back(std::move(packed));
     }
     workspaces_.resize(pool_.size());
+    // Attention's two products in bf16 too where the CPU has the dot product (the scores and softmax stay fp32).
+    attention_bf16_ = bf16_rows_ && kernels::attention_bf16_supported(h / info_.num_heads);
+    if (attention_bf16_) scratch_.resize(pool_.size());
 }
 
-void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<float>& w,
+void BertModel::linear(lowp::Input x, size_t rows, size_t k, const std::vector<float>& w,
                        const lowp::LinearLayer* packed, const std::vector<float>& b, size_t n, float* y,
                        const Epilogue& epilogue) {
     const size_t threads = pool_.size();
     if (packed != nullptr) {
+        const auto rows_from = [&](size_t begin) {
+            return x.bf16 != nullptr ? lowp::Input{nullptr, x.bf16 + begin * k} : lowp::Input{x.f32 + begin * k};
+        };
         if (threads == 1 || rows >= min_rows_per_piece * threads) {
             pool_.parallel_for(rows, threads, [&](size_t slot, size_t begin, size_t end) {
                 if (begin == end) return;
-                packed->forward(x + begin * k, end - begin, b.data(), y + begin * n, n, 0, packed->pieces(),
+                packed->forward(rows_from(begin), end - begin, b.data(), y + begin * n, n, 0, packed->pieces(),
                                 workspaces_[slot]);
                 if (epilogue) epilogue(begin, end);
             });
@@ -182,13 +190,16 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
         }
         return;
     }
+    LEANN_CHECK(x.f32 != nullptr, "float32 input to a float32 layer");
+    const float* xf = x.f32;
+    float* yf = y;
     if (threads == 1 || rows >= min_rows_per_piece * threads) {
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
             if (begin == end) return;
-            kernels::fill_rows(y + begin * n, b.data(), end - begin, n);
-            blas::sgemm(false, true, static_cast<int>(end - begin), static_cast<int>(n),
-                        static_cast<int>(k), 1.0f, x + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k),
-                        1.0f, y + begin * n, static_cast<int>(n));
+            kernels::fill_rows(yf + begin * n, b.data(), end - begin, n);
+            blas::sgemm(false, true, static_cast<int>(end - begin), static_cast<int>(n), static_cast<int>(k), 1.0f,
+                        xf + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k), 1.0f, yf + begin * n,
+                        static_cast<int>(n));
             if (epilogue) epilogue(begin, end);
         });
         return;
@@ -199,10 +210,9 @@ void BertModel::linear(const float* x, size_t rows, size_t k, const std::vector<
     pool_.parallel_for(blocks, threads, [&](size_t, size_t begin, size_t end) {
         const size_t c0 = begin * 16, c1 = std::min(n, end * 16);
         if (c0 >= c1) return;
-        for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
-        blas::sgemm(false, true, static_cast<int>(rows), static_cast<int>(c1 - c0),
-                    static_cast<int>(k), 1.0f, x, static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f,
-                    y + c0, static_cast<int>(n));
+        for (size_t r = 0; r < rows; ++r) std::memcpy(yf + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
+        blas::sgemm(false, true, static_cast<int>(rows), static_cast<int>(c1 - c0), static_cast<int>(k), 1.0f, xf,
+                    static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f, yf + c0, static_cast<int>(n));
     });
     if (epilogue) {
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
@@ -223,6 +233,12 @@ void BertModel::attention(std::span<const size_t> offsets, const float* qkv, flo
     pool_.for_each_task(sequences * heads, [&](size_t task, size_t slot) {
         const size_t s = order[task / heads], head = task % heads;
         const size_t begin = offsets[s], len = offsets[s + 1] - begin;
+        if (attention_bf16_) {
+            const float* q = qkv + begin * ld + head * d;
+            kernels::attention_bf16(q, q + h, q + 2 * h, ld, len, d, scale, ctx + begin * h + head * d, h,
+                                    scratch_[slot]);
+            return;
+        }
         auto& scores = scores_[slot];
         if (scores.size() < len * len) scores.resize(len * len);
         const float* q = qkv + begin * ld + head * d;
@@ -283,6 +299,10 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
     ctx_.resize(tokens * h);
     proj_.resize(tokens * h);
     inter_.resize(tokens * inter);
+    if (bf16_rows_) {
+        hidden_bf16_.resize(tokens * h);
+        inter_bf16_.resize(tokens * inter);
+    }
 
     // Embeddings: word + position + token type 0, then LayerNorm. The word rows may be read from the mapped weights
     // file: gathered in one pass with SIGBUS caught (a file truncated under us is an error, not a crash).
@@ -318,9 +338,12 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
         }
     const float eps = info_.layer_norm_eps;
     const bool tanh_gelu = info_.hidden_act != "gelu";
+    // bf16: every LayerNorm also writes its rows in bfloat16, the input of the next layer.
+    const auto bf16_rows = [&](size_t begin) { return bf16_rows_ ? hidden_bf16_.data() + begin * h : nullptr; };
+    const lowp::Input hidden_in = bf16_rows_ ? lowp::Input{nullptr, hidden_bf16_.data()} : lowp::Input{hidden_.data()};
     pool_.parallel_for(tokens, pool_.size(), [&](size_t, size_t b, size_t e) {
         kernels::add_layer_norm(hidden_.data() + b * h, nullptr, weights_.emb_ln_g.data(), weights_.emb_ln_b.data(),
-                                e - b, h, eps);
+                                e - b, h, eps, bf16_rows(b));
     });
 
     for (size_t l = 0; l < weights_.layers.size(); ++l) {
@@ -329,22 +352,24 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
         auto low = [&](const std::optional<lowp::LinearLayer> PackedLayer::*m) -> const lowp::LinearLayer* {
             return packed != nullptr && (packed->*m) ? &*(packed->*m) : nullptr;
         };
-        linear(hidden_.data(), tokens, h, layer.qkv_w, low(&PackedLayer::qkv), layer.qkv_b, 3 * h,
-               qkv_.data(), nullptr);
+        linear(hidden_in, tokens, h, layer.qkv_w, low(&PackedLayer::qkv), layer.qkv_b, 3 * h, qkv_.data(), nullptr);
         attention(offsets, qkv_.data(), ctx_.data());
-        linear(ctx_.data(), tokens, h, layer.out_w, low(&PackedLayer::out), layer.out_b, h, proj_.data(),
+        linear(lowp::Input{ctx_.data()}, tokens, h, layer.out_w, low(&PackedLayer::out), layer.out_b, h, proj_.data(),
                [&](size_t b, size_t e) {
                    kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln1_g.data(),
-                                           layer.ln1_b.data(), e - b, h, eps);
+                                           layer.ln1_b.data(), e - b, h, eps, bf16_rows(b));
                });
-        linear(hidden_.data(), tokens, h, layer.ffn_in_w, low(&PackedLayer::ffn_in), layer.ffn_in_b, inter,
-               inter_.data(),
-               [&](size_t b, size_t e) { kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu); });
-        linear(inter_.data(), tokens, inter, layer.ffn_out_w, low(&PackedLayer::ffn_out), layer.ffn_out_b, h,
-               proj_.data(), [&](size_t b, size_t e) {
-            kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln2_g.data(),
-                                    layer.ln2_b.data(), e - b, h, eps);
-        });
+        linear(hidden_in, tokens, h, layer.ffn_in_w, low(&PackedLayer::ffn_in), layer.ffn_in_b, inter, inter_.data(),
+               [&](size_t b, size_t e) {
+                   kernels::gelu(inter_.data() + b * inter, e - b, inter, tanh_gelu,
+                                 bf16_rows_ ? inter_bf16_.data() + b * inter : nullptr);
+               });
+        const lowp::Input inter_in = bf16_rows_ ? lowp::Input{nullptr, inter_bf16_.data()} : lowp::Input{inter_.data()};
+        linear(inter_in, tokens, inter, layer.ffn_out_w, low(&PackedLayer::ffn_out), layer.ffn_out_b, h, proj_.data(),
+               [&](size_t b, size_t e) {
+                   kernels::add_layer_norm(hidden_.data() + b * h, proj_.data() + b * h, layer.ln2_g.data(),
+                                           layer.ln2_b.data(), e - b, h, eps, bf16_rows(b));
+               });
     }
     pool(offsets, hidden_.data(), out);
 }

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "embed/attention_bf16.h"
 #include "embed/lowp_linear.h"
 #include "leann/encoder.h"
 #include "leann/model.h"
@@ -76,8 +77,8 @@ private:
     // epilogue(begin, end) runs on finished rows: in the same task right after its GEMM when split by rows, so the
     // element-wise work (GELU, residual + LayerNorm) finds the rows still in cache.
     using Epilogue = std::function<void(size_t begin, size_t end)>;
-    // `packed`: the same weights in bf16/int8 (then `w` is empty and unused), or null for fp32.
-    void linear(const float* x, size_t rows, size_t k, const std::vector<float>& w, const lowp::LinearLayer* packed,
+    // `packed`: the same weights in bf16/int8 (then `w` is empty and unused), or null for fp32 (then x is float32).
+    void linear(lowp::Input x, size_t rows, size_t k, const std::vector<float>& w, const lowp::LinearLayer* packed,
                 const std::vector<float>& b, size_t n, float* y, const Epilogue& epilogue);
     void attention(std::span<const size_t> offsets, const float* qkv, float* ctx);
     void pool(std::span<const size_t> offsets, const float* hidden, std::span<float> out) const;
@@ -92,7 +93,13 @@ private:
     std::vector<PackedLayer> packed_;          // per layer, when the precision is bf16 or int8
     std::vector<lowp::Workspace> workspaces_;  // one per worker slot, for packed_
     std::vector<float> hidden_, qkv_, ctx_, proj_, inter_;
+    // bf16 precision: each LayerNorm and the GELU also write their rows as bfloat16 (hidden_bf16_, inter_bf16_),
+    // the next layer's input, so no layer converts its input in a pass of its own.
+    bool bf16_rows_ = false;
+    std::vector<uint16_t> hidden_bf16_, inter_bf16_;
     std::vector<std::vector<float>> scores_;  // one attention score buffer per worker slot
+    bool attention_bf16_ = false;             // bf16 precision on a CPU with AVX512-BF16
+    std::vector<kernels::AttentionScratch> scratch_;  // its buffers, one per worker slot
 };
 
 }  // namespace leann

@@ -60,6 +60,12 @@ inline float fast_erf(float x) {
     return x * p / q;
 }
 
+// bfloat16 of a finite float, rounded to nearest even.
+inline uint16_t bf16_bits(float x) {
+    const uint32_t bits = std::bit_cast<uint32_t>(x);
+    return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
 inline float fast_tanh(float x) {
     // tanh(x) = 1 - 2 / (exp(2x) + 1); fine in float over the clamped exp range.
     return 1.0f - 2.0f / (fast_exp(2.0f * x) + 1.0f);
@@ -80,8 +86,24 @@ void exp_inplace(float* x, size_t n) {
 }
 
 LEANN_MULTIVERSION
-void gelu(float* x, size_t rows, size_t cols, bool tanh_approx) {
+void gelu(float* x, size_t rows, size_t cols, bool tanh_approx, uint16_t* bf16) {
     const size_t n = rows * cols;
+    if (bf16 != nullptr) {  // written as bfloat16 only (x is left as it was)
+        if (tanh_approx) {
+#pragma omp simd
+            for (size_t i = 0; i < n; ++i) {
+                const float v = x[i];
+                bf16[i] = bf16_bits(0.5f * v * (1.0f + fast_tanh(0.7978845608028654f * (v + 0.044715f * v * v * v))));
+            }
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < n; ++i) {
+                const float v = x[i];
+                bf16[i] = bf16_bits(0.5f * v * (1.0f + fast_erf(v * 0.70710678118654752f)));
+            }
+        }
+        return;
+    }
     if (tanh_approx) {
 #pragma omp simd
         for (size_t i = 0; i < n; ++i) {
@@ -99,7 +121,7 @@ void gelu(float* x, size_t rows, size_t cols, bool tanh_approx) {
 
 LEANN_MULTIVERSION
 void add_layer_norm(float* x, const float* y, const float* gamma, const float* beta, size_t rows, size_t cols,
-                    float eps) {
+                    float eps, uint16_t* bf16) {
     for (size_t r = 0; r < rows; ++r) {
         float* row = x + r * cols;
         if (y != nullptr) {
@@ -118,8 +140,18 @@ void add_layer_norm(float* x, const float* y, const float* gamma, const float* b
             var += d * d;
         }
         const float inv = 1.0f / std::sqrt(var / static_cast<float>(cols) + eps);
+        if (bf16 == nullptr) {
 #pragma omp simd
-        for (size_t c = 0; c < cols; ++c) row[c] = (row[c] - mean) * inv * gamma[c] + beta[c];
+            for (size_t c = 0; c < cols; ++c) row[c] = (row[c] - mean) * inv * gamma[c] + beta[c];
+            continue;
+        }
+        uint16_t* o = bf16 + r * cols;
+#pragma omp simd
+        for (size_t c = 0; c < cols; ++c) {
+            const float v = (row[c] - mean) * inv * gamma[c] + beta[c];
+            row[c] = v;
+            o[c] = bf16_bits(v);
+        }
     }
 }
 
@@ -149,10 +181,7 @@ void to_bf16(const float* x, size_t rows, size_t cols, size_t ld, uint16_t* out)
         const float* row = x + r * ld;
         uint16_t* o = out + r * cols;
 #pragma omp simd
-        for (size_t c = 0; c < cols; ++c) {
-            const uint32_t bits = std::bit_cast<uint32_t>(row[c]);
-            o[c] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-        }
+        for (size_t c = 0; c < cols; ++c) o[c] = bf16_bits(row[c]);
     }
 }
 

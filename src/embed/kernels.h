@@ -9,13 +9,15 @@
 namespace leann::kernels {
 
 /// x[r][c] = gelu(x[r][c]) for rows x cols. gelu is 0.5*x*(1+erf(x/sqrt 2)) ("gelu"), or its tanh
-/// approximation when `tanh_approx` ("gelu_new", "gelu_pytorch_tanh").
-void gelu(float* x, size_t rows, size_t cols, bool tanh_approx);
+/// approximation when `tanh_approx` ("gelu_new", "gelu_pytorch_tanh"). With `bf16`, the result goes there as
+/// bfloat16 instead (rows contiguous; x unchanged): the next bf16 layer's input.
+void gelu(float* x, size_t rows, size_t cols, bool tanh_approx, uint16_t* bf16 = nullptr);
 
 /// x[r] = LayerNorm(x[r] + y[r]) * gamma + beta for each of `rows` rows of `cols` floats (x, y contiguous).
-/// y may be null (plain LayerNorm).
+/// y may be null (plain LayerNorm). When bf16 is given, the result is also written there as bfloat16 (rounded as
+/// to_bf16 rounds, rows contiguous): the next bf16 layer's input without a pass of its own.
 void add_layer_norm(float* x, const float* y, const float* gamma, const float* beta, size_t rows, size_t cols,
-                    float eps);
+                    float eps, uint16_t* bf16 = nullptr);
 
 /// s[r] = softmax(scale * s[r]) over the first `cols` entries of each row.
 void softmax(float* s, size_t rows, size_t cols, size_t ld, float scale);

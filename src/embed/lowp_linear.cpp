@@ -243,27 +243,39 @@ std::pair<size_t, size_t> LinearLayer::piece_columns(size_t piece) const {
     return {impl_->pieces[piece].c0, impl_->pieces[piece].c1};
 }
 
-void LinearLayer::forward(const float* x, size_t rows, const float* bias, float* y, size_t ldy, size_t piece_begin,
+void LinearLayer::forward(Input x, size_t rows, const float* bias, float* y, size_t ldy, size_t piece_begin,
                           size_t piece_end, Workspace& workspace) const {
     single_threaded_here();
     const Impl& im = *impl_;
     Workspace::Impl& ws = *workspace.impl_;
     const size_t k = im.k;
     if (ldy != im.n) throw Error("LinearLayer::forward: output rows must be n floats apart");
+    if ((x.f32 == nullptr) == (x.bf16 == nullptr)) throw Error("LinearLayer::forward: one input, float32 or bf16");
+    if (x.bf16 != nullptr && im.precision != Precision::bf16)
+        throw Error("LinearLayer::forward: bfloat16 input to a layer that is not bf16");
     try {
         for (size_t r0 = 0; r0 < rows; r0 += tile_rows) {
             const size_t r = std::min(tile_rows, rows - r0);
             const size_t m = r == tile_rows ? tile_rows : bucket_rows(r);
-            const size_t need = m * k * im.source_bytes();
-            if (ws.source.size() < need) ws.source.resize(need);
-            const float* xr = x + r0 * k;
-            if (im.precision == Precision::bf16) {
-                kernels::to_bf16(xr, r, k, k, reinterpret_cast<uint16_t*>(ws.source.data()));
+            const void* source = nullptr;
+            if (x.bf16 != nullptr && m == r) {
+                source = x.bf16 + r0 * k;  // converted already and no padded rows: read in place
             } else {
-                if (ws.row_scale.size() < m) ws.row_scale.resize(m);
-                kernels::quantize_rows(xr, r, k, k, reinterpret_cast<int8_t*>(ws.source.data()), ws.row_scale.data());
+                const size_t need = m * k * im.source_bytes();
+                if (ws.source.size() < need) ws.source.resize(need);
+                source = ws.source.data();
+                if (x.bf16 != nullptr) {
+                    std::memcpy(ws.source.data(), x.bf16 + r0 * k, r * k * sizeof(uint16_t));
+                } else if (im.precision == Precision::bf16) {
+                    kernels::to_bf16(x.f32 + r0 * k, r, k, k, reinterpret_cast<uint16_t*>(ws.source.data()));
+                } else {
+                    if (ws.row_scale.size() < m) ws.row_scale.resize(m);
+                    kernels::quantize_rows(x.f32 + r0 * k, r, k, k, reinterpret_cast<int8_t*>(ws.source.data()),
+                                           ws.row_scale.data());
+                }
+                if (m > r)
+                    std::memset(ws.source.data() + r * k * im.source_bytes(), 0, (m - r) * k * im.source_bytes());
             }
-            if (m > r) std::memset(ws.source.data() + r * k * im.source_bytes(), 0, (m - r) * k * im.source_bytes());
             const float* row_scale = im.precision == Precision::int8 ? ws.row_scale.data() : nullptr;
             for (size_t p = piece_begin; p < piece_end; ++p) {
                 const Impl::Piece& piece = im.pieces[p];
@@ -271,11 +283,11 @@ void LinearLayer::forward(const float* x, size_t rows, const float* bias, float*
                 const Impl::Primitive& prim = im.primitive(m, piece);
                 float* out = y + r0 * ldy + piece.c0;
                 if (m == r) {
-                    im.run(prim, piece, m, ws.source.data(), out, ws);
+                    im.run(prim, piece, m, source, out, ws);
                     kernels::scale_rows_add_bias(out, r, cols, ldy, row_scale, bias + piece.c0);
                 } else {
                     if (ws.tail.size() < m * im.n) ws.tail.resize(m * im.n);
-                    im.run(prim, piece, m, ws.source.data(), ws.tail.data() + piece.c0, ws);
+                    im.run(prim, piece, m, source, ws.tail.data() + piece.c0, ws);
                     for (size_t i = 0; i < r; ++i)
                         std::memcpy(out + i * ldy, ws.tail.data() + i * im.n + piece.c0, cols * sizeof(float));
                     kernels::scale_rows_add_bias(out, r, cols, ldy, row_scale, bias + piece.c0);
@@ -320,7 +332,7 @@ size_t LinearLayer::pieces() const {
 std::pair<size_t, size_t> LinearLayer::piece_columns(size_t) const {
     return {0, 0};
 }
-void LinearLayer::forward(const float*, size_t, const float*, float*, size_t, size_t, size_t, Workspace&) const {}
+void LinearLayer::forward(Input, size_t, const float*, float*, size_t, size_t, size_t, Workspace&) const {}
 
 }  // namespace leann::lowp
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +34,13 @@ public:
     std::unique_ptr<Impl> impl_;
 };
 
+/// A layer's input rows (k values apart): float32, converted tile by tile, or already bfloat16 (bf16 layers only;
+/// read in place).
+struct Input {
+    const float* f32 = nullptr;
+    const uint16_t* bf16 = nullptr;
+};
+
 /// One weight matrix W (n x k, row-major float32, PyTorch's Linear layout) in bf16 or int8 (per output channel
 /// scales), split into `pieces` column ranges (multiples of 16 columns) so that few rows can be spread over
 /// threads by columns. forward() is thread-safe for distinct workspaces and disjoint outputs.
@@ -47,10 +55,10 @@ public:
     /// Output columns [first, second) of `piece`.
     std::pair<size_t, size_t> piece_columns(size_t piece) const;
 
-    /// y[r][c] = x[r] . W[c] + bias[c] for rows [0, rows) of x (row stride k floats) and the columns of pieces
+    /// y[r][c] = x[r] . W[c] + bias[c] for rows [0, rows) of x (row stride k values) and the columns of pieces
     /// [piece_begin, piece_end); y has row stride ldy, which must be n floats.
-    void forward(const float* x, size_t rows, const float* bias, float* y, size_t ldy, size_t piece_begin,
-                 size_t piece_end, Workspace& workspace) const;
+    void forward(Input x, size_t rows, const float* bias, float* y, size_t ldy, size_t piece_begin, size_t piece_end,
+                 Workspace& workspace) const;
 
 private:
     struct Impl;

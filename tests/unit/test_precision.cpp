@@ -3,12 +3,14 @@
 // a message; fp32 is tested everywhere.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
+#include "embed/attention_bf16.h"
 #include "embed/kernels.h"
 #include "embed/lowp_linear.h"
 #include "leann/encoder.h"
@@ -214,10 +216,10 @@ TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
                 std::vector<lowp::Workspace> ws(2);
                 const size_t half = rows / 2;
                 std::thread other([&] {
-                    layer.forward(x.data() + half * k, rows - half, bias.data(), y.data() + half * n, n, 0,
+                    layer.forward({x.data() + half * k}, rows - half, bias.data(), y.data() + half * n, n, 0,
                                   layer.pieces(), ws[1]);
                 });
-                if (half > 0) layer.forward(x.data(), half, bias.data(), y.data(), n, 0, layer.pieces(), ws[0]);
+                if (half > 0) layer.forward({x.data()}, half, bias.data(), y.data(), n, 0, layer.pieces(), ws[0]);
                 other.join();
                 double worst = 0;
                 for (size_t r = 0; r < rows; ++r)
@@ -229,6 +231,111 @@ TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
                 EXPECT_LT(worst, p == Precision::bf16 ? 0.05 : 0.08)
                     << precision_name(p) << " pieces " << pieces << " rows " << rows;
             }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace leann
+
+namespace leann {
+namespace {
+
+// The bf16 copies LayerNorm and GELU write for the next layer are exactly their float results, rounded.
+TEST(PrecisionKernels, Bf16CopiesAreTheRoundedFloatResults) {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    const size_t rows = 5, cols = 384;
+    std::vector<float> x(rows * cols), y(rows * cols), g(cols), b(cols);
+    for (auto* v : {&x, &y, &g, &b})
+        for (float& e : *v) e = normal(rng);
+    auto plain = x, copied = x;
+    std::vector<uint16_t> copy(rows * cols), expect(rows * cols);
+    kernels::add_layer_norm(plain.data(), y.data(), g.data(), b.data(), rows, cols, 1e-12f);
+    kernels::add_layer_norm(copied.data(), y.data(), g.data(), b.data(), rows, cols, 1e-12f, copy.data());
+    EXPECT_EQ(plain, copied);
+    kernels::to_bf16(plain.data(), rows, cols, cols, expect.data());
+    EXPECT_EQ(copy, expect);
+    for (bool tanh : {false, true}) {
+        auto activated = x, untouched = x;
+        kernels::gelu(activated.data(), rows, cols, tanh);
+        kernels::gelu(untouched.data(), rows, cols, tanh, copy.data());
+        EXPECT_EQ(untouched, x) << "with a bf16 output the float rows are left as they were";
+        kernels::to_bf16(activated.data(), rows, cols, cols, expect.data());
+        EXPECT_EQ(copy, expect) << (tanh ? "tanh" : "erf");
+    }
+}
+
+// A bf16 layer given its input already converted computes what it computes from the float rows (read in place on
+// full tiles, copied for padded tails and the few-rows buckets).
+TEST(PrecisionLinear, Bf16InputGivesTheSameRowsAsFloatInput) {
+    SKIP_UNLESS_SUPPORTED(Precision::bf16);
+    const size_t n = 48, k = 64;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal;
+    std::vector<float> w(n * k), bias(n);
+    for (float& v : w) v = normal(rng) * 0.1f;
+    for (float& v : bias) v = normal(rng);
+    lowp::LinearLayer layer(Precision::bf16, w.data(), n, k, 2);
+    lowp::Workspace ws;
+    for (size_t rows : {1, 9, 256, 300}) {
+        std::vector<float> x(rows * k), from_float(rows * n), from_bf16(rows * n);
+        for (float& v : x) v = normal(rng);
+        std::vector<uint16_t> converted(rows * k);
+        kernels::to_bf16(x.data(), rows, k, k, converted.data());
+        layer.forward({x.data()}, rows, bias.data(), from_float.data(), n, 0, layer.pieces(), ws);
+        layer.forward({nullptr, converted.data()}, rows, bias.data(), from_bf16.data(), n, 0, layer.pieces(), ws);
+        EXPECT_EQ(from_float, from_bf16) << "rows " << rows;
+    }
+    std::vector<float> y(n);
+    EXPECT_THROW(layer.forward({}, 1, bias.data(), y.data(), n, 0, layer.pieces(), ws), Error);
+}
+
+// Attention in bf16 against a double-precision reference: lengths around the blocks of 16 keys and the register
+// blocks of 8 query rows, every supported head size, scores large enough that the softmax is peaked.
+TEST(PrecisionAttention, Bf16MatchesReferenceForEveryLengthAndHeadSize) {
+    if (!kernels::attention_bf16_supported(32)) GTEST_SKIP() << "this CPU has no AVX512-BF16";
+    EXPECT_FALSE(kernels::attention_bf16_supported(24));
+    EXPECT_FALSE(kernels::attention_bf16_supported(256));
+    std::mt19937 rng(13);
+    std::normal_distribution<float> normal;
+    kernels::AttentionScratch scratch;  // reused across shapes, as per thread in the encoder
+    for (size_t d : {16, 32, 64, 128}) {
+        const size_t heads = 3, h = heads * d, ld = 3 * h;
+        for (size_t len : {256, 100, 33, 17, 16, 15, 8, 7, 2, 1}) {  // longest first: stale scratch
+            std::vector<float> qkv(len * ld), ctx(len * h, -99.0f);
+            for (float& v : qkv) v = normal(rng) * 1.5f;
+            // The reference reads Q, K and V rounded to bf16 as the kernel does, so what is left is the rounding of
+            // the probabilities and the order of the sums.
+            std::vector<uint16_t> rounded(qkv.size());
+            kernels::to_bf16(qkv.data(), 1, qkv.size(), qkv.size(), rounded.data());
+            std::vector<float> r(qkv.size());
+            for (size_t i = 0; i < r.size(); ++i) r[i] = std::bit_cast<float>(uint32_t(rounded[i]) << 16);
+            const float* rq = r.data() + d;  // the head below
+            const float scale = 1.0f / std::sqrt(float(d));
+            const size_t head = 1;  // the middle head: neighbours' columns must be left alone
+            const float* q = qkv.data() + head * d;
+            kernels::attention_bf16(q, q + h, q + 2 * h, ld, len, d, scale, ctx.data() + head * d, h, scratch);
+            double worst = 0;
+            for (size_t i = 0; i < len; ++i) {
+                std::vector<double> p(len);
+                double top = -INFINITY, sum = 0;
+                for (size_t j = 0; j < len; ++j) {
+                    double dot = 0;
+                    for (size_t c = 0; c < d; ++c) dot += double(rq[i * ld + c]) * rq[j * ld + h + c];
+                    p[j] = dot * scale;
+                    top = std::max(top, p[j]);
+                }
+                for (double& e : p) sum += (e = std::exp(e - top));
+                for (size_t c = 0; c < d; ++c) {
+                    double ref = 0;
+                    for (size_t j = 0; j < len; ++j) ref += p[j] / sum * rq[j * ld + 2 * h + c];
+                    worst = std::max(worst, std::abs(ref - ctx[i * h + head * d + c]));
+                }
+                for (size_t c = 0; c < h; ++c)
+                    if (c / d != head) ASSERT_EQ(ctx[i * h + c], -99.0f) << "d " << d << " len " << len;
+            }
+            EXPECT_LT(worst, 0.01) << "d " << d << " len " << len;
         }
     }
 }
