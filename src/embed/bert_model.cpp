@@ -147,14 +147,18 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
     const Precision sensitive = precision == Precision::int8
                                     ? (lowp::supported(Precision::bf16) ? Precision::bf16 : Precision::fp32)
                                     : precision;
-    for (BertLayerWeights& layer : weights_.layers) {
-        PackedLayer packed;
-        packed.qkv = pack(layer.qkv_w, 3 * h, h, sensitive);
-        packed.out = pack(layer.out_w, h, h, precision);
-        packed.ffn_in = pack(layer.ffn_in_w, inter, h, precision);
-        packed.ffn_out = pack(layer.ffn_out_w, h, inter, sensitive);
-        packed_.push_back(std::move(packed));
-    }
+    // The matrices are packed on every pool thread (a one-shot search waits for this).
+    packed_.resize(weights_.layers.size());
+    pool_.for_each_task(4 * weights_.layers.size(), [&](size_t task, size_t) {
+        BertLayerWeights& layer = weights_.layers[task / 4];
+        PackedLayer& packed = packed_[task / 4];
+        switch (task % 4) {
+            case 0: packed.qkv = pack(layer.qkv_w, 3 * h, h, sensitive); break;
+            case 1: packed.out = pack(layer.out_w, h, h, precision); break;
+            case 2: packed.ffn_in = pack(layer.ffn_in_w, inter, h, precision); break;
+            default: packed.ffn_out = pack(layer.ffn_out_w, h, inter, sensitive); break;
+        }
+    });
     workspaces_.resize(pool_.size());
     // Attention's two products in bf16 too where the CPU has the dot product (the scores and softmax stay fp32).
     attention_bf16_ = bf16_rows_ && kernels::attention_bf16_supported(h / info_.num_heads);

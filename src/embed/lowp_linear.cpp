@@ -188,6 +188,7 @@ LinearLayer::LinearLayer(Precision precision, const float* w, size_t n, size_t k
     : impl_(std::make_unique<Impl>()) {
     if (precision != Precision::bf16 && precision != Precision::int8)
         throw Error("LinearLayer: only bf16 and int8 are packed");
+    single_threaded_here();  // layers may be packed on several threads at once
     Impl& im = *impl_;
     im.precision = precision;
     im.n = n;
@@ -254,8 +255,11 @@ void LinearLayer::forward(Input x, size_t rows, const float* bias, float* y, siz
     if (x.bf16 != nullptr && im.precision != Precision::bf16)
         throw Error("LinearLayer::forward: bfloat16 input to a layer that is not bf16");
     try {
-        for (size_t r0 = 0; r0 < rows; r0 += tile_rows) {
-            const size_t r = std::min(tile_rows, rows - r0);
+        for (size_t r0 = 0, r = 0; r0 < rows; r0 += r) {
+            // A tile whose row count is not a bucket's runs as the largest bucket below it, written in place, and
+            // the rest (under 32 rows) as a padded tile of its own: only those few rows pass through the tail.
+            r = std::min(tile_rows, rows - r0);
+            if (r > 32 && bucket_rows(r) != r) r = r / 32 * 32;
             const size_t m = r == tile_rows ? tile_rows : bucket_rows(r);
             const void* source = nullptr;
             if (x.bf16 != nullptr && m == r) {
