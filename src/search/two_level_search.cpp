@@ -120,17 +120,23 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     float* depth_distance = extras ? extras->depth_distance : nullptr;
     const size_t k = params.top_k;
     const bool adaptive = params.rerank == 0 && !ctx_.error_profile.empty();
-    // Convex fusion with an adaptive re-rank: the extras are embedded only while they could enter the fused top k
-    // (see RerankExtras). At vector weight 0 or 1 one side alone decides: nothing to gain.
-    const bool defer = adaptive && extras != nullptr && !extras->keyword_scores.empty() && own < hits.size() &&
+    // Convex fusion with an adaptive re-rank: past the first batch, the walk's candidates and the extras alike are
+    // embedded only while they could enter the fused top k (see RerankExtras). At vector weight 0 or 1 one side
+    // alone decides: nothing to gain.
+    const bool fused = adaptive && extras != nullptr && !extras->keyword_scores.empty() &&
                        extras->vector_weight > 0 && extras->vector_weight < 1;
     size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
     std::vector<size_t> slots;
     for (size_t i = 0; i < done; ++i) slots.push_back(i);
     double pq_sum = 0;  // PQ distances of the recomputed candidates, for the bias estimate
     for (size_t i = 0; i < done; ++i) pq_sum += hits[i].distance;
-    if (!defer)
-        for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
+    if (fused) {
+        rerank_fused(hits, done, own, source, query, *extras, k, pq_sum,
+                     ctx_.error_profile.margin(params.rerank_confidence), stats);
+        std::sort(hits.begin(), hits.end(), hit_order);
+        return;
+    }
+    for (size_t i = own; i < hits.size(); ++i) slots.push_back(i);
     exact_distances(hits, slots, source, query, stats);
     // Fixed re-rank: the own candidates' largest exact distance stands for the depth.
     if (depth_distance != nullptr) {
@@ -157,35 +163,8 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
             }
         };
         for (size_t slot : slots) note(hits[slot].distance);
-        const auto bias_now = [&] { return done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0; };
-        // The largest exact distance found among the first kFusionDepth candidates, or the estimate (PQ distance
-        // less the bias) of the one at that depth when the re-rank has not reached it.
-        const auto depth_estimate = [&] {
-            const double bias = bias_now();
-            float worst = NAN;
-            const size_t depth = std::min(own, kFusionDepth);
-            for (size_t i = 0; i < std::min(done, depth); ++i)
-                if (!(hits[i].distance <= worst)) worst = hits[i].distance;
-            if (done < depth && std::isfinite(bias)) {
-                const float estimate = float(double(hits[depth - 1].distance) - bias);
-                if (!(estimate <= worst)) worst = estimate;
-            }
-            return worst;
-        };
-        std::vector<uint8_t> computed(hits.size() - own, defer ? 0 : 1);
-        std::vector<float> pq;  // the deferred extras' PQ distances (hits[i].distance becomes exact when embedded)
-        if (defer) {
-            for (size_t i = own; i < hits.size(); ++i) pq.push_back(hits[i].distance);
-            // The extras that could enter the fused top k as far as the first batch tells join the heap of exact
-            // distances (they tighten the own candidates' stop as they did when all extras were recomputed first).
-            float depth = depth_estimate();
-            rerank_extras(hits, done, own, pq, computed, source, query, *extras, k, bias_now(), margin, false, depth,
-                          stats);
-            for (size_t i = own; i < hits.size(); ++i)
-                if (computed[i - own]) note(hits[i].distance);
-        }
         while (done < own) {
-            const double bias = bias_now();
+            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
             const double bound = best.size() < k || !std::isfinite(bias) ? INFINITY : best.front() + bias + margin;
             slots.clear();
             for (size_t i = done; i < own && slots.size() < kAdaptiveStep && hits[i].distance < bound; ++i)
@@ -199,86 +178,132 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
             }
             done += slots.size();
         }
-        float worst = depth_estimate();
-        // Against the final ranking, the extras still left out are checked again (the loop ends when none could).
-        if (defer)
-            rerank_extras(hits, done, own, pq, computed, source, query, *extras, k, bias_now(), margin, true, worst,
-                          stats);
-        if (depth_distance != nullptr) *depth_distance = worst;
-        // Drop what was never recomputed: own candidates past `done`, deferred extras left out.
-        size_t out = done;
-        for (size_t i = own; i < hits.size(); ++i)
-            if (computed[i - own]) hits[out++] = hits[i];
-        hits.resize(out);
+        // The largest exact distance found among the first kFusionDepth candidates, or the estimate (PQ distance
+        // less the bias) of the one at that depth when the re-rank has not reached it.
+        if (depth_distance != nullptr) {
+            const double bias = done > 0 ? (pq_sum - exact_sum) / double(done) : 0.0;
+            float worst = NAN;
+            const size_t depth = std::min(own, kFusionDepth);
+            for (size_t i = 0; i < std::min(done, depth); ++i)
+                if (!(hits[i].distance <= worst)) worst = hits[i].distance;
+            if (done < depth && std::isfinite(bias)) {
+                const float estimate = float(double(hits[depth - 1].distance) - bias);
+                if (!(estimate <= worst)) worst = estimate;
+            }
+            *depth_distance = worst;
+        }
+        // Drop the own candidates never recomputed (the extras follow them).
+        hits.erase(hits.begin() + std::ptrdiff_t(done), hits.begin() + std::ptrdiff_t(own));
     }
     std::sort(hits.begin(), hits.end(), hit_order);
 }
 
-void Searcher::rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::span<const float> pq,
-                             std::vector<uint8_t>& computed, VectorSource& source, const float* query,
-                             const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass,
-                             float& depth, SearchStats& stats) {
+void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, VectorSource& source,
+                            const float* query, const RerankExtras& extras, size_t k, double pq_sum, float margin,
+                            SearchStats& stats) {
     const double w = std::clamp(extras.vector_weight, 0.0, 1.0);
     const auto keyword = [&](uint32_t node) {
         return node < extras.keyword_scores.size() ? extras.keyword_scores[node] * extras.keyword_scale : 0.0f;
     };
-    const double bias_used = std::isfinite(bias) ? bias : 0.0;
-    const auto estimate = [&](size_t i) { return float(double(pq[i - own]) - bias_used); };
-    // The extra furthest by PQ distance: usually the one that sets the normalisation's lower reference.
-    const size_t furthest = own + size_t(std::max_element(pq.begin(), pq.end()) - pq.begin());
+    // hits[0, first): recomputed (the first batch). hits[first, end): deferred, the walk's own candidates
+    // (before `own`) and the extras, with their PQ distances kept in pq.
+    std::vector<float> pq;
+    for (size_t i = first; i < hits.size(); ++i) pq.push_back(hits[i].distance);
+    std::vector<uint8_t> computed(pq.size(), 0);
+    {
+        std::vector<size_t> slots;
+        for (size_t i = 0; i < first; ++i) slots.push_back(i);
+        exact_distances(hits, slots, source, query, stats);
+    }
+    double exact_sum = 0;  // over the walk's own candidates recomputed (the bias is theirs: extras lie further)
+    size_t own_done = first;
+    for (size_t i = 0; i < first; ++i) exact_sum += hits[i].distance;
+    const auto is_computed = [&](size_t i) { return i < first || computed[i - first]; };
+    const auto bias_now = [&] {
+        const double b = own_done > 0 ? (pq_sum - exact_sum) / double(own_done) : 0.0;
+        return std::isfinite(b) ? b : 0.0;
+    };
+    // The normalisation's lower reference as text search computes it: the walk's kFusionDepth-th candidate (its
+    // exact distance, or its PQ distance less the bias) or any ranked distance beyond it.
+    const auto reference_now = [&] {
+        float worst = NAN;
+        const size_t depth = std::min(own, kFusionDepth);
+        for (size_t i = 0; i < depth; ++i)
+            if (is_computed(i) && !(hits[i].distance <= worst)) worst = hits[i].distance;
+        if (depth > 0 && !is_computed(depth - 1)) {
+            const float estimate = float(double(pq[depth - 1 - first]) - bias_now());
+            if (!(estimate <= worst)) worst = estimate;
+        }
+        return worst;
+    };
     std::vector<size_t> slots;
+    std::vector<std::pair<double, size_t>> open;  // (fused score bound, hit index) of the deferred that could enter
     std::vector<double> fused;
     for (;;) {
-        // The normalisation as text search will compute it: the best exact distance ranked, and the lower
-        // reference (the depth estimate and every ranked distance; non-finite distances count in neither).
+        const double bias = bias_now();
+        const float depth = reference_now();
+        // The normalisation over what is ranked now: the best exact distance and the lower reference (the depth
+        // and every ranked distance; left-out extras that may lie beyond it are embedded below so it is exact).
         float best = INFINITY, reference = std::isfinite(depth) ? depth : -INFINITY;
-        const auto ranked = [&](float d) {
-            if (!std::isfinite(d)) return;
-            best = std::min(best, d);
-            reference = std::max(reference, d);
-        };
-        for (size_t i = 0; i < done; ++i) ranked(hits[i].distance);
-        for (size_t i = own; i < hits.size(); ++i)
-            if (computed[i - own]) ranked(hits[i].distance);
-        // Before the walk's own candidates are done, the left-out extras count at their estimates (the walk may
-        // still move the reference); the final pass instead embeds every extra that may lie beyond the reference,
-        // so that the reference is an exact distance, the one every extra embedded would give.
-        const float exact_reference = reference;
-        if (!final_pass)
-            for (size_t i = own; i < hits.size(); ++i)
-                if (!computed[i - own] && std::isfinite(estimate(i))) reference = std::max(reference, estimate(i));
-        // The k-th best fused score among the ranked hits; -inf while fewer than k are ranked.
+        for (size_t i = 0; i < hits.size(); ++i)
+            if (is_computed(i) && std::isfinite(hits[i].distance)) {
+                best = std::min(best, hits[i].distance);
+                reference = std::max(reference, hits[i].distance);
+            }
         fused.clear();
-        const auto add = [&](const Hit& h) {
-            fused.push_back(convex_fused(w, h.distance, best, reference, keyword(h.node)));
-        };
-        for (size_t i = 0; i < done; ++i) add(hits[i]);
-        for (size_t i = own; i < hits.size(); ++i)
-            if (computed[i - own]) add(hits[i]);
+        for (size_t i = 0; i < hits.size(); ++i)
+            if (is_computed(i)) fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
         double kth = -INFINITY;
         if (fused.size() >= k && k > 0) {
             std::nth_element(fused.begin(), fused.begin() + std::ptrdiff_t(k - 1), fused.end(), std::greater<>());
             kth = fused[k - 1];
         }
+        open.clear();
+        bool beyond = false;  // some deferred candidate may lie beyond the reference
+        for (size_t i = first; i < hits.size(); ++i) {
+            if (computed[i - first]) continue;
+            const float lowest = float(double(pq[i - first]) - bias - margin);  // its exact distance, bounded
+            const float highest = float(double(pq[i - first]) - bias + margin);
+            const double bound = convex_fused(w, lowest, best, reference, keyword(hits[i].node));
+            const bool could_enter = !std::isfinite(best) || !std::isfinite(lowest) || !(bound < kth);
+            const bool could_be_reference = i >= own && !(highest <= reference);
+            if (could_be_reference) beyond = true;
+            if (could_enter) open.push_back({std::isfinite(bound) ? bound : INFINITY, i});
+        }
         slots.clear();
-        if (!final_pass && !computed[furthest - own]) slots.push_back(furthest);
-        for (size_t i = own; i < hits.size(); ++i) {
-            if (computed[i - own] || (!final_pass && i == furthest)) continue;
-            const float lowest = float(double(pq[i - own]) - bias_used - margin);  // its exact distance, bounded
-            const float highest = float(double(pq[i - own]) - bias_used + margin);
-            const bool could_enter = !std::isfinite(best) || !std::isfinite(lowest) ||
-                                     !(convex_fused(w, lowest, best, reference, keyword(hits[i].node)) < kth);
-            const bool could_be_reference = final_pass && !(highest <= exact_reference);
-            if (could_enter || could_be_reference) slots.push_back(i);
+        if (!open.empty()) {
+            // The most promising first, a step at a time, so that the k-th score rises before the rest is judged.
+            std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) {
+                return a.first > b.first || (a.first == b.first && a.second < b.second);
+            });
+            for (size_t j = 0; j < open.size() && j < kAdaptiveStep; ++j) slots.push_back(open[j].second);
+        } else if (beyond) {
+            // Nothing could enter: the extras that may lie beyond the reference are embedded so that the
+            // reference, and with it every fused score, is exact; the furthest by PQ first (usually the one that
+            // sets it, after which the others lie within).
+            size_t furthest = hits.size();
+            for (size_t i = own; i < hits.size(); ++i)
+                if (!computed[i - first] && (furthest == hits.size() || pq[i - first] > pq[furthest - first]))
+                    furthest = i;
+            slots.push_back(furthest);
         }
         if (slots.empty()) break;
         exact_distances(hits, slots, source, query, stats);
-        for (size_t slot : slots) computed[slot - own] = 1;
+        for (size_t slot : slots) {
+            computed[slot - first] = 1;
+            if (slot < own) {
+                pq_sum += pq[slot - first];
+                exact_sum += hits[slot].distance;
+                ++own_done;
+            }
+        }
     }
-    // Before the final pass the depth estimate covers the left-out extras at their estimates.
-    if (!final_pass)
-        for (size_t i = own; i < hits.size(); ++i)
-            if (!computed[i - own] && std::isfinite(estimate(i))) depth = std::max(depth, estimate(i));
+    if (extras.depth_distance != nullptr) *extras.depth_distance = reference_now();
+    // Drop what was never recomputed.
+    size_t out = first;
+    for (size_t i = first; i < hits.size(); ++i)
+        if (computed[i - first]) hits[out++] = hits[i];
+    hits.resize(out);
 }
 
 std::vector<Hit> Searcher::scan(const NodeFilter& filter, VectorSource& source, const float* query,

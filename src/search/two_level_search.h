@@ -67,12 +67,9 @@ struct RerankExtras {
     float* depth_distance = nullptr;
     /// Convex fusion (hybrid search's default), when not empty: every node's keyword score by node id (0 without
     /// a match), the factor that normalises it (1 / the best BM25 candidate's), and the vector side's weight. The
-    /// adaptive re-rank then recomputes an extra only while it could still enter the fused top_k: its fused score, with
-    /// the exact distance bounded below by its PQ distance less the query's PQ bias and the index's margin (the
-    /// bound the re-rank uses for its own candidates), reaches the k-th best fused score computed, or while it may
-    /// lie beyond the normalisation's lower reference (then it is embedded so that the reference is exact). The
-    /// extras it leaves out are dropped from the hits. Fixed re-rank sizes, and vector weights 0 and 1, embed
-    /// them all.
+    /// adaptive re-rank then stops by the fused top k (Searcher::rerank_fused): past its first batch, the search's
+    /// own candidates and the extras alike are recomputed only while they could still enter it, and the extras it
+    /// leaves out are dropped from the hits. Fixed re-rank sizes, and vector weights 0 and 1, embed them all.
     std::span<const float> keyword_scores;
     float keyword_scale = 1;
     double vector_weight = 0;
@@ -130,15 +127,14 @@ private:
     /// at least top_k), drops the other candidates, and sorts by exact distance.
     void rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, const float* query,
                 const SearchParams& params, SearchStats& stats, const RerankExtras* extras);
-    /// The adaptive re-rank's pass over deferred extras (hits[own, end), PQ distances `pq`) under convex fusion:
-    /// embeds those that could still enter the fused top_k, in batches, until none can; marks them in `computed`.
-    /// `done`: own candidates recomputed (hits[0, done)). Before the final pass the extra furthest by PQ is always
-    /// embedded and the others count in `depth` at their estimates; the final pass also embeds every extra that
-    /// may lie beyond the reference, so that the normalisation is the one every extra embedded gives.
-    void rerank_extras(std::vector<Hit>& hits, size_t done, size_t own, std::span<const float> pq,
-                       std::vector<uint8_t>& computed, VectorSource& source, const float* query,
-                       const RerankExtras& extras, size_t k, double bias, float margin, bool final_pass, float& depth,
-                       SearchStats& stats);
+    /// The adaptive re-rank under convex fusion (hybrid search). hits[0, first): the first batch, recomputed here;
+    /// hits[first, own): the walk's other candidates; hits[own, end): the extras. Past the first batch every
+    /// candidate is embedded only while its fused score, with the exact distance bounded below by PQ distance less
+    /// the query's bias and `margin`, could reach the k-th fused score computed (most promising first, a step at a
+    /// time), and the extras that may lie beyond the normalisation's lower reference are embedded so that it is
+    /// exact; the rest are dropped. `pq_sum`: the first batch's PQ distances (the bias estimate starts there).
+    void rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, VectorSource& source, const float* query,
+                      const RerankExtras& extras, size_t k, double pq_sum, float margin, SearchStats& stats);
     /// Writes the exact distance of hits[slots[i]] for every i, in one fetch (one encoder batch).
     void exact_distances(std::vector<Hit>& hits, std::span<const size_t> slots, VectorSource& source,
                          const float* query, SearchStats& stats);
