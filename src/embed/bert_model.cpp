@@ -168,6 +168,7 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
 void BertModel::linear(lowp::Input x, size_t rows, size_t k, const std::vector<float>& w,
                        const lowp::LinearLayer* packed, const std::vector<float>& b, size_t n, float* y,
                        const Epilogue& epilogue) {
+    if (rows == 0) return;
     const size_t threads = pool_.size();
     if (packed != nullptr) {
         const auto rows_from = [&](size_t begin) {

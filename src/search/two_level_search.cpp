@@ -228,11 +228,11 @@ void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, Ve
     const auto reference_now = [&] {
         float worst = NAN;
         const size_t depth = std::min(own, kFusionDepth);
-        for (size_t i = 0; i < depth; ++i)
-            if (is_computed(i) && !(hits[i].distance <= worst)) worst = hits[i].distance;
-        if (depth > 0 && !is_computed(depth - 1)) {
-            const float estimate = float(double(pq[depth - 1 - first]) - bias_now());
-            if (!(estimate <= worst)) worst = estimate;
+        const double bias = bias_now();
+        for (size_t i = 0; i < depth; ++i) {
+            // Candidates not recomputed count at their estimates (the walk's are embedded out of PQ order here).
+            const float d = is_computed(i) ? hits[i].distance : float(double(pq[i - first]) - bias);
+            if (!(d <= worst)) worst = d;
         }
         return worst;
     };
@@ -271,21 +271,20 @@ void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, Ve
             if (could_enter) open.push_back({std::isfinite(bound) ? bound : INFINITY, i});
         }
         slots.clear();
-        if (!open.empty()) {
-            // The most promising first, a step at a time, so that the k-th score rises before the rest is judged.
-            std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) {
-                return a.first > b.first || (a.first == b.first && a.second < b.second);
-            });
-            for (size_t j = 0; j < open.size() && j < kAdaptiveStep; ++j) slots.push_back(open[j].second);
-        } else if (beyond) {
-            // Nothing could enter: the extras that may lie beyond the reference are embedded so that the
-            // reference, and with it every fused score, is exact; the furthest by PQ first (usually the one that
-            // sets it, after which the others lie within).
+        // The most promising first, a step at a time, so that the k-th score rises before the rest is judged.
+        std::sort(open.begin(), open.end(), [](const auto& a, const auto& b) {
+            return a.first > b.first || (a.first == b.first && a.second < b.second);
+        });
+        for (size_t j = 0; j < open.size() && j < kAdaptiveStep; ++j) slots.push_back(open[j].second);
+        if (beyond && slots.size() < kAdaptiveStep) {
+            // The extras that may lie beyond the reference are embedded so that the reference, and with it every
+            // fused score, is exact: the furthest by PQ first (usually the one that sets it, after which the others
+            // lie within), in a step that has room (one encoder pass fewer) or in one of its own.
             size_t furthest = hits.size();
             for (size_t i = own; i < hits.size(); ++i)
                 if (!computed[i - first] && (furthest == hits.size() || pq[i - first] > pq[furthest - first]))
                     furthest = i;
-            slots.push_back(furthest);
+            if (std::find(slots.begin(), slots.end(), furthest) == slots.end()) slots.push_back(furthest);
         }
         if (slots.empty()) break;
         exact_distances(hits, slots, source, query, stats);
