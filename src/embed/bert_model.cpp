@@ -197,13 +197,12 @@ void BertModel::linear(lowp::Input x, size_t rows, size_t k, const std::vector<f
     }
     LEANN_CHECK(x.f32 != nullptr, "float32 input to a float32 layer");
     const float* xf = x.f32;
-    float* yf = y;
     if (threads == 1 || rows >= min_rows_per_piece * threads) {
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
             if (begin == end) return;
-            kernels::fill_rows(yf + begin * n, b.data(), end - begin, n);
+            kernels::fill_rows(y + begin * n, b.data(), end - begin, n);
             blas::sgemm(false, true, static_cast<int>(end - begin), static_cast<int>(n), static_cast<int>(k), 1.0f,
-                        xf + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k), 1.0f, yf + begin * n,
+                        xf + begin * k, static_cast<int>(k), w.data(), static_cast<int>(k), 1.0f, y + begin * n,
                         static_cast<int>(n));
             if (epilogue) epilogue(begin, end);
         });
@@ -215,9 +214,9 @@ void BertModel::linear(lowp::Input x, size_t rows, size_t k, const std::vector<f
     pool_.parallel_for(blocks, threads, [&](size_t, size_t begin, size_t end) {
         const size_t c0 = begin * 16, c1 = std::min(n, end * 16);
         if (c0 >= c1) return;
-        for (size_t r = 0; r < rows; ++r) std::memcpy(yf + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
+        for (size_t r = 0; r < rows; ++r) std::memcpy(y + r * n + c0, b.data() + c0, (c1 - c0) * sizeof(float));
         blas::sgemm(false, true, static_cast<int>(rows), static_cast<int>(c1 - c0), static_cast<int>(k), 1.0f, xf,
-                    static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f, yf + c0, static_cast<int>(n));
+                    static_cast<int>(k), w.data() + c0 * k, static_cast<int>(k), 1.0f, y + c0, static_cast<int>(n));
     });
     if (epilogue) {
         pool_.parallel_for(rows, threads, [&](size_t, size_t begin, size_t end) {
