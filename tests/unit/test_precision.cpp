@@ -197,6 +197,15 @@ TEST(PrecisionKernels, ScaleRowsAddBias) {
 namespace leann {
 namespace {
 
+// A linear layer's weights (n x k, small) and bias, drawn from `rng`.
+std::pair<std::vector<float>, std::vector<float>> random_layer(size_t n, size_t k, std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> w(n * k), bias(n);
+    for (float& v : w) v = normal(rng) * 0.1f;
+    for (float& v : bias) v = normal(rng);
+    return {std::move(w), std::move(bias)};
+}
+
 // One LinearLayer against a double-precision reference: every piece count, row counts that hit full tiles,
 // padded tails and the few-rows buckets, run from one thread and from two at once (disjoint rows).
 TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
@@ -205,9 +214,7 @@ TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
         const size_t n = 80, k = 48;
         std::mt19937 rng(7);
         std::normal_distribution<float> normal;
-        std::vector<float> w(n * k), bias(n);
-        for (float& v : w) v = normal(rng) * 0.1f;
-        for (float& v : bias) v = normal(rng);
+        const auto [w, bias] = random_layer(n, k, rng);
         for (size_t pieces : {1, 2, 3}) {
             lowp::LinearLayer layer(p, w.data(), n, k, pieces);
             for (size_t rows : {1, 9, 40, 256, 300, 600}) {
@@ -273,9 +280,7 @@ TEST(PrecisionLinear, Bf16InputGivesTheSameRowsAsFloatInput) {
     const size_t n = 48, k = 64;
     std::mt19937 rng(11);
     std::normal_distribution<float> normal;
-    std::vector<float> w(n * k), bias(n);
-    for (float& v : w) v = normal(rng) * 0.1f;
-    for (float& v : bias) v = normal(rng);
+    const auto [w, bias] = random_layer(n, k, rng);
     lowp::LinearLayer layer(Precision::bf16, w.data(), n, k, 2);
     lowp::Workspace ws;
     for (size_t rows : {1, 9, 256, 300}) {
