@@ -153,10 +153,18 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
         BertLayerWeights& layer = weights_.layers[task / 4];
         PackedLayer& packed = packed_[task / 4];
         switch (task % 4) {
-            case 0: packed.qkv = pack(layer.qkv_w, 3 * h, h, sensitive); break;
-            case 1: packed.out = pack(layer.out_w, h, h, precision); break;
-            case 2: packed.ffn_in = pack(layer.ffn_in_w, inter, h, precision); break;
-            default: packed.ffn_out = pack(layer.ffn_out_w, h, inter, sensitive); break;
+            case 0:
+                packed.qkv = pack(layer.qkv_w, 3 * h, h, sensitive);
+                break;
+            case 1:
+                packed.out = pack(layer.out_w, h, h, precision);
+                break;
+            case 2:
+                packed.ffn_in = pack(layer.ffn_in_w, inter, h, precision);
+                break;
+            default:
+                packed.ffn_out = pack(layer.ffn_out_w, h, inter, sensitive);
+                break;
         }
     });
     workspaces_.resize(pool_.size());

@@ -123,8 +123,8 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     // Convex fusion with an adaptive re-rank: past the first batch, the walk's candidates and the extras alike are
     // embedded only while they could enter the fused top k (see RerankExtras). At vector weight 0 or 1 one side
     // alone decides: nothing to gain.
-    const bool fused = adaptive && extras != nullptr && !extras->keyword_scores.empty() &&
-                       extras->vector_weight > 0 && extras->vector_weight < 1;
+    const bool fused = adaptive && extras != nullptr && !extras->keyword_scores.empty() && extras->vector_weight > 0 &&
+                       extras->vector_weight < 1;
     size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
     std::vector<size_t> slots;
     for (size_t i = 0; i < done; ++i) slots.push_back(i);
@@ -198,9 +198,8 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     std::sort(hits.begin(), hits.end(), hit_order);
 }
 
-void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, VectorSource& source,
-                            const float* query, const RerankExtras& extras, size_t k, double pq_sum, float margin,
-                            SearchStats& stats) {
+void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, VectorSource& source, const float* query,
+                            const RerankExtras& extras, size_t k, double pq_sum, float margin, SearchStats& stats) {
     const double w = std::clamp(extras.vector_weight, 0.0, 1.0);
     const auto keyword = [&](uint32_t node) {
         return node < extras.keyword_scores.size() ? extras.keyword_scores[node] * extras.keyword_scale : 0.0f;
@@ -252,7 +251,8 @@ void Searcher::rerank_fused(std::vector<Hit>& hits, size_t first, size_t own, Ve
             }
         fused.clear();
         for (size_t i = 0; i < hits.size(); ++i)
-            if (is_computed(i)) fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
+            if (is_computed(i))
+                fused.push_back(convex_fused(w, hits[i].distance, best, reference, keyword(hits[i].node)));
         double kth = -INFINITY;
         if (fused.size() >= k && k > 0) {
             std::nth_element(fused.begin(), fused.begin() + std::ptrdiff_t(k - 1), fused.end(), std::greater<>());

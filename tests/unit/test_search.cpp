@@ -324,9 +324,10 @@ TEST(TwoLevelSearch, ConvexFusionLeavesOutExtrasThatCannotEnterTheFusedTopK) {
             // beyond its PQ bound (squared L2 errors grow with the distance; the margin is measured near). On the
             // eval sets the fused stop agrees with an exhaustive re-rank more often (bench/README.md).
             EXPECT_GE(exhaustive_deferred + 2, exhaustive_all) << "the fused stop finds the exhaustive top k as often";
-            std::printf("%s k %zu: recomputed %zu -> %zu, lists as with every extra %zu / %zu, as exhaustive %zu -> %zu\n",
-                        metric == Metric::l2 ? "l2" : "ip", k, recomputed_all, recomputed_deferred, same_top,
-                        f.queries, exhaustive_all, exhaustive_deferred);
+            std::printf(
+                "%s k %zu: recomputed %zu -> %zu, lists as with every extra %zu / %zu, as exhaustive %zu -> %zu\n",
+                metric == Metric::l2 ? "l2" : "ip", k, recomputed_all, recomputed_deferred, same_top, f.queries,
+                exhaustive_all, exhaustive_deferred);
         }
     }
     // Measured: none in 200 searches; a bound without the bias and margin lets through 5.
