@@ -42,8 +42,8 @@ Options:
                          with --recompute-share)
   --rerank N|auto        how many candidates of the PQ-guided walk are recomputed and ranked exactly (the
                          embeddings a query computes): auto (default) recomputes them best first and stops
-                         when none left can enter the top k (by the PQ error the index measured at build);
-                         N recomputes exactly the best N
+                         when none left can enter the top k (by the PQ error the index measured at build; in
+                         hybrid mode with convex fusion, the fused top k); N recomputes exactly the best N
   --recompute-share A    instead recompute this share of the candidates seen during the walk, best first
                          (the paper's interleaved two-level search; 1 = every visited node; default: 0 = off)
   --batch-size B         with --recompute-share: candidates gathered per encoder call (default: 64)
