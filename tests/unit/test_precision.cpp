@@ -214,7 +214,9 @@ TEST(PrecisionLinear, MatchesReferenceForEveryPieceAndRowCount) {
         const size_t n = 80, k = 48;
         std::mt19937 rng(7);
         std::normal_distribution<float> normal;
-        const auto [w, bias] = random_layer(n, k, rng);
+        const auto drawn = random_layer(n, k, rng);  // not a structured binding: the thread below captures it
+        const std::vector<float>& w = drawn.first;
+        const std::vector<float>& bias = drawn.second;
         for (size_t pieces : {1, 2, 3}) {
             lowp::LinearLayer layer(p, w.data(), n, k, pieces);
             for (size_t rows : {1, 9, 40, 256, 300, 600}) {
@@ -280,7 +282,9 @@ TEST(PrecisionLinear, Bf16InputGivesTheSameRowsAsFloatInput) {
     const size_t n = 48, k = 64;
     std::mt19937 rng(11);
     std::normal_distribution<float> normal;
-    const auto [w, bias] = random_layer(n, k, rng);
+    const auto drawn = random_layer(n, k, rng);
+    const std::vector<float>& w = drawn.first;
+    const std::vector<float>& bias = drawn.second;
     lowp::LinearLayer layer(Precision::bf16, w.data(), n, k, 2);
     lowp::Workspace ws;
     for (size_t rows : {1, 9, 256, 300}) {
