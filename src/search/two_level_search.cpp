@@ -125,7 +125,7 @@ void Searcher::rerank(std::vector<Hit>& hits, size_t own, VectorSource& source, 
     // alone decides: nothing to gain.
     const bool fused = adaptive && extras != nullptr && !extras->keyword_scores.empty() && extras->vector_weight > 0 &&
                        extras->vector_weight < 1;
-    size_t done = adaptive ? std::min(own, std::max(k, kAdaptiveStep)) : own;
+    size_t done = adaptive ? std::min(own, std::max(k, fused ? kFusedFirstBatch : kAdaptiveStep)) : own;
     std::vector<size_t> slots;
     for (size_t i = 0; i < done; ++i) slots.push_back(i);
     double pq_sum = 0;  // PQ distances of the recomputed candidates, for the bias estimate

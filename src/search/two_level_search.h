@@ -53,6 +53,9 @@ struct SearchContext {
 constexpr size_t kFallbackRerank = 64;
 /// Adaptive re-rank: candidates recomputed per encoder batch after the first.
 constexpr size_t kAdaptiveStep = 8;
+/// The fused stop's first batch: max(top_k, this). Smaller than kAdaptiveStep because the fused rule judges the
+/// rest by the k-th fused score at once (measured on pydoc 20K, bench/README.md "The fused stop").
+constexpr size_t kFusedFirstBatch = 4;
 
 /// Hybrid search: nodes to rank by exact distance together with the search's own candidates (in the same re-rank
 /// batch when the walk is on PQ distances; in a batch of their own after an interleaved walk; by PQ distance with
