@@ -40,6 +40,10 @@ struct Names {
     std::vector<float> read(const std::string& name, std::initializer_list<int64_t> shape) const {
         return file.read_f32(find(name), std::vector<int64_t>(shape));
     }
+    // The tensor in the map (shape checked), or empty when it is not stored as aligned float32.
+    std::span<const float> view(const std::string& name, std::initializer_list<int64_t> shape) const {
+        return file.view_f32(find(name), std::vector<int64_t>(shape));
+    }
 };
 
 std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts) {
@@ -62,6 +66,19 @@ std::optional<BertWeights::Stamp> stamp_of(const std::filesystem::path& path) {
 
 }  // namespace
 
+bool BertWeights::any_layer_viewed() const {
+    return std::any_of(layers.begin(), layers.end(), [](const BertLayerWeights& l) { return l.viewed(); });
+}
+
+void BertWeights::drop_layer_views() {
+    if (!any_layer_viewed()) return;
+    for (BertLayerWeights& layer : layers) layer.views = {};
+    if (!file) return;
+    // The map's pages the views faulted in leave the resident set; the map itself stays only for a viewed word table.
+    file->release_pages();
+    if (!word_embeddings_copy.empty()) file.reset();
+}
+
 void BertWeights::check_file() const {
     if (!file) return;
     const auto now = stamp_of(file->path());
@@ -70,7 +87,7 @@ void BertWeights::check_file() const {
                          "the model again (replace model files by renaming a new copy into place)");
 }
 
-BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const ModelInfo& info) {
+BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const ModelInfo& info, bool for_packing) {
     const TensorFile& file = *mapped;
     Names names{file, ""};
     for (const char* prefix : {"", "bert.", "model."}) {
@@ -97,45 +114,78 @@ BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const Mo
     for (size_t l = 0; l < info.num_layers; ++l) {
         const std::string p = "encoder.layer." + std::to_string(l) + ".";
         BertLayerWeights layer;
-        auto qw = names.read(p + "attention.self.query.weight", {h, h});
-        auto kw = names.read(p + "attention.self.key.weight", {h, h});
-        auto vw = names.read(p + "attention.self.value.weight", {h, h});
+        const std::string q_name = p + "attention.self.query.weight", k_name = p + "attention.self.key.weight",
+                          v_name = p + "attention.self.value.weight", out_name = p + "attention.output.dense.weight",
+                          in_name = p + "intermediate.dense.weight", ffn_out_name = p + "output.dense.weight";
+        if (for_packing) {
+            BertLayerWeights::Views v{names.view(q_name, {h, h}),  names.view(k_name, {h, h}),
+                                      names.view(v_name, {h, h}),  names.view(out_name, {h, h}),
+                                      names.view(in_name, {i, h}), names.view(ffn_out_name, {h, i})};
+            if (!v.q.empty() && !v.k.empty() && !v.v.empty() && !v.out.empty() && !v.ffn_in.empty() &&
+                !v.ffn_out.empty())
+                layer.views = v;
+        }
+        if (!layer.viewed()) {
+            auto qw = names.read(q_name, {h, h});
+            auto kw = names.read(k_name, {h, h});
+            auto vw = names.read(v_name, {h, h});
+            layer.qkv_w = concat({&qw, &kw, &vw});
+            layer.out_w = names.read(out_name, {h, h});
+            layer.ffn_in_w = names.read(in_name, {i, h});
+            layer.ffn_out_w = names.read(ffn_out_name, {h, i});
+        }
         auto qb = names.read(p + "attention.self.query.bias", {h});
         auto kb = names.read(p + "attention.self.key.bias", {h});
         auto vb = names.read(p + "attention.self.value.bias", {h});
-        layer.qkv_w = concat({&qw, &kw, &vw});
         layer.qkv_b = concat({&qb, &kb, &vb});
-        layer.out_w = names.read(p + "attention.output.dense.weight", {h, h});
         layer.out_b = names.read(p + "attention.output.dense.bias", {h});
         layer.ln1_g = names.read(p + "attention.output.LayerNorm.weight", {h});
         layer.ln1_b = names.read(p + "attention.output.LayerNorm.bias", {h});
-        layer.ffn_in_w = names.read(p + "intermediate.dense.weight", {i, h});
         layer.ffn_in_b = names.read(p + "intermediate.dense.bias", {i});
-        layer.ffn_out_w = names.read(p + "output.dense.weight", {h, i});
         layer.ffn_out_b = names.read(p + "output.dense.bias", {h});
         layer.ln2_g = names.read(p + "output.LayerNorm.weight", {h});
         layer.ln2_b = names.read(p + "output.LayerNorm.bias", {h});
         w.layers.push_back(std::move(layer));
     }
-    if (w.word_embeddings_copy.empty()) {
-        // The view needs the map; the pages read above for the other tensors (now copied) leave the resident set.
+    const bool layers_viewed = w.any_layer_viewed();
+    if (w.word_embeddings_copy.empty() || layers_viewed) {
+        // The views need the map; the pages read above for the other tensors (now copied) leave the resident set
+        // (those of viewed matrices do once they are packed).
         w.file = std::move(mapped);
         w.stamp = stamp_of(w.file->path()).value_or(Stamp{});
-        w.file->release_pages();
+        if (!layers_viewed) w.file->release_pages();
     }
     return w;
 }
 
 BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Precision precision)
     : info_(std::move(info)), weights_(std::move(weights)), pool_(pool), scores_(pool.size()) {
-    if (precision != Precision::bf16 && precision != Precision::int8) return;
+    if (precision != Precision::bf16 && precision != Precision::int8) {
+        // float32 runs from copies: weights loaded for packing are copied out of the map after all.
+        for (BertLayerWeights& layer : weights_.layers) {
+            if (!layer.viewed()) continue;
+            const BertLayerWeights::Views& v = layer.views;
+            for (const auto& block : {v.q, v.k, v.v}) layer.qkv_w.insert(layer.qkv_w.end(), block.begin(), block.end());
+            layer.out_w.assign(v.out.begin(), v.out.end());
+            layer.ffn_in_w.assign(v.ffn_in.begin(), v.ffn_in.end());
+            layer.ffn_out_w.assign(v.ffn_out.begin(), v.ffn_out.end());
+        }
+        weights_.drop_layer_views();
+        return;
+    }
     const size_t h = info_.hidden_size, inter = info_.intermediate_size, pieces = pool_.size();
     // bf16: LayerNorm and GELU write the next layer's input rows in bfloat16 as well (no conversion pass).
     bf16_rows_ = precision == Precision::bf16;
-    auto pack = [&](std::vector<float>& w, size_t n, size_t k, Precision p) {
+    // A matrix's float32 rows: its copy, or its blocks viewed in the file (Q, K and V stacked).
+    using Blocks = std::vector<std::span<const float>>;
+    auto pack = [&](std::vector<float>& w, const Blocks& viewed, size_t n, size_t k, Precision p) {
         std::optional<lowp::LinearLayer> packed;
-        if (p == Precision::fp32) return packed;
-        packed.emplace(p, w.data(), n, k, pieces);
+        if (p == Precision::fp32) {
+            if (w.empty())  // viewed, but this one stays float32 (int8 without native bf16): copied after all
+                for (const auto& block : viewed) w.insert(w.end(), block.begin(), block.end());
+            return packed;
+        }
+        packed.emplace(p, w.empty() ? viewed : Blocks{std::span<const float>(w)}, n, k, pieces);
         std::vector<float>().swap(w);  // the float32 copy is no longer used
         return packed;
     };
@@ -151,22 +201,24 @@ BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Prec
     packed_.resize(weights_.layers.size());
     pool_.for_each_task(4 * weights_.layers.size(), [&](size_t task, size_t) {
         BertLayerWeights& layer = weights_.layers[task / 4];
+        const BertLayerWeights::Views& v = layer.views;
         PackedLayer& packed = packed_[task / 4];
         switch (task % 4) {
             case 0:
-                packed.qkv = pack(layer.qkv_w, 3 * h, h, sensitive);
+                packed.qkv = pack(layer.qkv_w, layer.viewed() ? Blocks{v.q, v.k, v.v} : Blocks{}, 3 * h, h, sensitive);
                 break;
             case 1:
-                packed.out = pack(layer.out_w, h, h, precision);
+                packed.out = pack(layer.out_w, Blocks{v.out}, h, h, precision);
                 break;
             case 2:
-                packed.ffn_in = pack(layer.ffn_in_w, inter, h, precision);
+                packed.ffn_in = pack(layer.ffn_in_w, Blocks{v.ffn_in}, inter, h, precision);
                 break;
             default:
-                packed.ffn_out = pack(layer.ffn_out_w, h, inter, sensitive);
+                packed.ffn_out = pack(layer.ffn_out_w, Blocks{v.ffn_out}, h, inter, sensitive);
                 break;
         }
     });
+    weights_.drop_layer_views();
     workspaces_.resize(pool_.size());
     // Attention's two products in bf16 too where the CPU has the dot product (the scores and softmax stay fp32).
     attention_bf16_ = bf16_rows_ && kernels::attention_bf16_supported(h / info_.num_heads);
@@ -297,6 +349,26 @@ void BertModel::pool(std::span<const size_t> offsets, const float* hidden, std::
     }
 }
 
+void BertModel::reserve_tokens(size_t tokens) {
+    // Bounded: address space is cheap, not free (a batch of 1,000 texts would otherwise ask for gigabytes).
+    constexpr size_t max_reserved = 8192;
+    reserved_tokens_ = std::max(reserved_tokens_, std::min(tokens, max_reserved));
+}
+
+void BertModel::ensure_activations(size_t tokens) {
+    const size_t h = info_.hidden_size, inter = info_.intermediate_size;
+    const size_t t = std::max(tokens, reserved_tokens_);
+    hidden_.reserve(t * h);
+    qkv_.reserve(t * 3 * h);
+    ctx_.reserve(t * h);
+    proj_.reserve(t * h);
+    inter_.reserve(t * inter);
+    if (bf16_rows_) {
+        hidden_bf16_.reserve(t * h);
+        inter_bf16_.reserve(t * inter);
+    }
+}
+
 void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::span<float> out) {
     const size_t h = info_.hidden_size, inter = info_.intermediate_size;
     LEANN_CHECK(out.size() == sequences.size() * h, "output buffer size");
@@ -306,15 +378,7 @@ void BertModel::forward(std::span<const std::vector<int32_t>> sequences, std::sp
         offsets.push_back(offsets.back() + seq.size());
     }
     const size_t tokens = offsets.back();
-    hidden_.resize(tokens * h);
-    qkv_.resize(tokens * 3 * h);
-    ctx_.resize(tokens * h);
-    proj_.resize(tokens * h);
-    inter_.resize(tokens * inter);
-    if (bf16_rows_) {
-        hidden_bf16_.resize(tokens * h);
-        inter_bf16_.resize(tokens * inter);
-    }
+    ensure_activations(tokens);
 
     // Embeddings: word + position + token type 0, then LayerNorm. The word rows may be read from the mapped weights
     // file: gathered in one pass with SIGBUS caught (a file truncated under us is an error, not a crash).

@@ -69,12 +69,20 @@ std::string precision_backend() {
 }
 
 struct Encoder::Impl {
-    Impl(ModelInfo model_info, Tokenizer tok, size_t threads, size_t batch, Precision p)
-        : info(std::move(model_info)), tokenizer(std::move(tok)), pool(threads), batch_size(batch), precision(p) {}
+    Impl(ModelInfo model_info, Tokenizer tok, std::unique_ptr<ThreadPool> threads, std::unique_ptr<BertModel> bert,
+         size_t batch, Precision p)
+        : info(std::move(model_info)),
+          tokenizer(std::move(tok)),
+          pool_owner(std::move(threads)),
+          pool(*pool_owner),
+          model(std::move(bert)),
+          batch_size(batch),
+          precision(p) {}
 
     ModelInfo info;
     Tokenizer tokenizer;
-    ThreadPool pool;
+    std::unique_ptr<ThreadPool> pool_owner;  // the model runs on it: made first, so that it can pack at load
+    ThreadPool& pool;
     std::unique_ptr<BertModel> model;
     size_t batch_size;
     Precision precision;
@@ -233,18 +241,22 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
         throw Error(std::string("precision ") + precision_name(precision) + " is not available here (" +
                     lowp::describe() + "; bf16 needs AVX512-BF16 or AMX, int8 AVX2); use fp32 or auto");
     ModelInfo info = read_model_config(model_dir);
-    // Hashing the files and parsing the tokenizer run beside the weights' conversion (a one-shot search waits for
-    // all three; where no thread can be started they run when asked for); errors are reported in the order they
-    // were checked in one after the other.
+    // Hashing the files and parsing the tokenizer run beside reading and packing the weights (a one-shot search
+    // waits for all three; where no thread can be started they run when asked for); errors are reported in the
+    // order they were checked in one after the other.
     const std::filesystem::path weights_file = info.weights_file;
     auto hash = std::async(std::launch::async | std::launch::deferred,
                            [&model_dir, weights_file] { return model_content_hash(model_dir, weights_file); });
     auto parsed =
         std::async(std::launch::async | std::launch::deferred, [&model_dir] { return Tokenizer::load(model_dir); });
-    std::optional<BertWeights> weights;
+    const size_t threads = options.threads == 0 ? hardware_threads() : options.threads;
+    auto pool = std::make_unique<ThreadPool>(threads);
+    std::unique_ptr<BertModel> model;
     std::exception_ptr weights_error;
     try {
-        weights.emplace(BertWeights::load(std::make_shared<const TensorFile>(TensorFile::open(weights_file)), info));
+        auto weights = BertWeights::load(std::make_shared<const TensorFile>(TensorFile::open(weights_file)), info,
+                                         precision != Precision::fp32);
+        model = std::make_unique<BertModel>(info, std::move(weights), *pool, precision);
     } catch (...) {
         weights_error = std::current_exception();
     }
@@ -254,10 +266,10 @@ std::unique_ptr<Encoder> Encoder::load(const std::filesystem::path& model_dir, c
         throw ModelError((model_dir / "config.json").string() + ": vocab_size " + std::to_string(info.vocab_size) +
                          " is smaller than the tokenizer's vocabulary of " + std::to_string(tokenizer.vocab_size()));
     if (weights_error) std::rethrow_exception(weights_error);
-    const size_t threads = options.threads == 0 ? hardware_threads() : options.threads;
-    auto impl = std::make_unique<Impl>(info, std::move(tokenizer), threads, std::max<size_t>(1, options.batch_size),
-                                       precision);
-    impl->model = std::make_unique<BertModel>(std::move(info), std::move(*weights), impl->pool, precision);
+    const size_t batch_size = std::max<size_t>(1, options.batch_size);
+    model->reserve_tokens(batch_size * info.max_seq_length);
+    auto impl = std::make_unique<Impl>(std::move(info), std::move(tokenizer), std::move(pool), std::move(model),
+                                       batch_size, precision);
     log(LogLevel::info, std::string("encoder precision: ") + precision_name(precision) +
                             (precision == Precision::fp32 ? "" : " (" + lowp::describe() + ")"));
     return std::unique_ptr<Encoder>(new Encoder(std::move(impl)));

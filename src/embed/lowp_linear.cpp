@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -185,6 +186,10 @@ struct LinearLayer::Impl {
 };
 
 LinearLayer::LinearLayer(Precision precision, const float* w, size_t n, size_t k, size_t pieces)
+    : LinearLayer(precision, std::array{std::span<const float>(w, n * k)}, n, k, pieces) {}
+
+LinearLayer::LinearLayer(Precision precision, std::span<const std::span<const float>> row_blocks, size_t n, size_t k,
+                         size_t pieces)
     : impl_(std::make_unique<Impl>()) {
     if (precision != Precision::bf16 && precision != Precision::int8)
         throw Error("LinearLayer: only bf16 and int8 are packed");
@@ -196,6 +201,33 @@ LinearLayer::LinearLayer(Precision precision, const float* w, size_t n, size_t k
     // Pieces of whole 16-column blocks, as even as they come; never more pieces than blocks.
     const size_t blocks = (n + 15) / 16;
     pieces = std::clamp<size_t>(pieces, 1, blocks);
+    size_t total = 0;
+    for (const auto& block : row_blocks) {
+        if (k == 0 || block.size() % k != 0) throw Error("LinearLayer: a block of weights is not whole rows");
+        total += block.size() / k;
+    }
+    if (total != n)
+        throw Error("LinearLayer: the blocks hold " + std::to_string(total) + " rows, not " + std::to_string(n));
+    // Rows [c0, c1) of W: in place when one block holds them all, else gathered into `gathered`.
+    std::vector<float> gathered;
+    const auto rows_of = [&](size_t c0, size_t c1) -> const float* {
+        size_t first = 0;
+        for (const auto& block : row_blocks) {
+            const size_t rows = block.size() / k;
+            if (c0 >= first && c1 <= first + rows) return block.data() + (c0 - first) * k;
+            first += rows;
+        }
+        gathered.resize((c1 - c0) * k);
+        first = 0;
+        for (const auto& block : row_blocks) {
+            const size_t rows = block.size() / k, lo = std::max(c0, first), hi = std::min(c1, first + rows);
+            if (lo < hi)
+                std::memcpy(gathered.data() + (lo - c0) * k, block.data() + (lo - first) * k,
+                            (hi - lo) * k * sizeof(float));
+            first += rows;
+        }
+        return gathered.data();
+    };
     const auto& engine = cpu_engine();
     dnnl::stream stream(engine);
     const auto kk = static_cast<dnnl::memory::dim>(k);
@@ -211,7 +243,7 @@ LinearLayer::LinearLayer(Precision precision, const float* w, size_t n, size_t k
             piece.weights_desc = im.describe_matmul(tile_rows, piece, any).weights_desc();
             piece.weights = dnnl::memory(piece.weights_desc, engine);
             // W's rows c0..c1 seen as a k x cols matrix (column-major: W is n x k row-major).
-            const float* rows = w + piece.c0 * k;
+            const float* rows = rows_of(piece.c0, piece.c1);
             if (precision == Precision::bf16) {
                 dnnl::memory plain({{kk, nn}, dt::f32, dims{1, kk}}, engine, const_cast<float*>(rows));
                 dnnl::reorder(plain, piece.weights).execute(stream, plain, piece.weights);
@@ -325,6 +357,9 @@ Workspace& Workspace::operator=(Workspace&&) noexcept = default;
 
 struct LinearLayer::Impl {};
 LinearLayer::LinearLayer(Precision precision, const float*, size_t, size_t, size_t) {
+    throw Error(std::string("precision ") + precision_name(precision) + " needs oneDNN (this build has none)");
+}
+LinearLayer::LinearLayer(Precision precision, std::span<const std::span<const float>>, size_t, size_t, size_t) {
     throw Error(std::string("precision ") + precision_name(precision) + " needs oneDNN (this build has none)");
 }
 LinearLayer::~LinearLayer() = default;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +48,9 @@ struct Input {
 class LinearLayer {
 public:
     LinearLayer(Precision precision, const float* w, size_t n, size_t k, size_t pieces);
+    /// The same with W's rows given as blocks stacked in order (e.g. Q, K and V, each read in place), together n
+    /// rows; each block holds whole rows of k values.
+    LinearLayer(Precision precision, std::span<const std::span<const float>> blocks, size_t n, size_t k, size_t pieces);
     ~LinearLayer();
     LinearLayer(LinearLayer&&) noexcept;
     LinearLayer& operator=(LinearLayer&&) noexcept;

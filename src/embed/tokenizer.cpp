@@ -41,10 +41,10 @@ std::string read_file(const fs::path& file) {
     return bytes;
 }
 
-json read_json(const fs::path& file) {
+json read_json(const fs::path& file, const json::parser_callback_t& callback = nullptr) {
     const std::string bytes = read_file(file);
     std::string why;
-    json root = json_limits::parse_or_discarded(bytes, &why);
+    json root = json_limits::parse_or_discarded(bytes, callback, &why);
     if (root.is_discarded()) fail(file, "malformed JSON: " + why);
     if (!root.is_object()) fail(file, "expected a JSON object at the top level");
     return root;
@@ -295,8 +295,45 @@ std::optional<int32_t> find_special(const Pipeline& impl, std::string_view name)
     return id >= 0 ? std::optional<int32_t>(id) : std::nullopt;
 }
 
+// model.vocab's members (token, id) in file order, taken as the parser reads them and left out of the document:
+// building tens of thousands of them into it (a std::map of json values) and tearing it down was most of the
+// tokenizer's load time, which a one-shot search waits for.
+struct VocabTaker {
+    std::vector<std::pair<std::string, json>> entries;
+    std::string top_key, model_key;      // the last keys read in the root object and in its "model" object
+    std::optional<std::string> pending;  // a vocabulary token whose value comes next
+
+    bool in_vocab() const { return top_key == "model" && model_key == "vocab"; }
+    bool operator()(int depth, json::parse_event_t event, json& parsed) {
+        switch (event) {
+            case json::parse_event_t::key:
+                if (depth == 1) top_key = parsed.get<std::string>();
+                if (depth == 2 && top_key == "model") model_key = parsed.get<std::string>();
+                if (depth == 3 && in_vocab()) {
+                    pending = parsed.get<std::string>();
+                    return false;  // neither the key nor its value enter the document
+                }
+                return true;
+            case json::parse_event_t::value:
+            case json::parse_event_t::object_start:
+            case json::parse_event_t::array_start:
+                if (depth == 3 && pending) {
+                    // A nested value is not an id: kept as null, which the id check refuses by name.
+                    entries.emplace_back(std::move(*pending), event == json::parse_event_t::value ? parsed : json());
+                    pending.reset();
+                    return false;
+                }
+                return true;
+            default:
+                return true;
+        }
+    }
+};
+
 std::unique_ptr<Pipeline> load_tokenizer_json(const fs::path& file) {
-    const json root = read_json(file);
+    VocabTaker taken;
+    const json root = read_json(
+        file, [&taken](int depth, json::parse_event_t event, json& parsed) { return taken(depth, event, parsed); });
     const JsonReader r(file);
 
     const json* model = JsonReader::member(root, "model");
@@ -308,11 +345,11 @@ std::unique_ptr<Pipeline> load_tokenizer_json(const fs::path& file) {
                        "\" is not supported: leann needs a WordPiece (BERT) tokenizer");
 
     const json* vocab_json = JsonReader::member(*model, "vocab");
-    if (!vocab_json || !vocab_json->is_object() || vocab_json->empty())
+    if (!vocab_json || !vocab_json->is_object() || taken.entries.empty())
         r.fail_field("model.vocab", "missing, empty or not an object");
     Vocab vocab;
-    vocab.reserve(vocab_json->size());
-    for (const auto& [token, id] : vocab_json->items()) {
+    vocab.reserve(taken.entries.size());
+    for (const auto& [token, id] : taken.entries) {
         if (!utf8::is_valid(token)) r.fail_field("model.vocab", "a token is not valid UTF-8");
         vocab.add(token, r.token_id(id, "model.vocab[\"" + token + "\"]"));
     }

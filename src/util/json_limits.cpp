@@ -39,12 +39,17 @@ std::string reason(const nlohmann::json::exception& e) {
 }  // namespace
 
 nlohmann::json parse_or_discarded(std::string_view text, std::string* why, size_t limit) {
+    return parse_or_discarded(text, nullptr, why, limit);
+}
+
+nlohmann::json parse_or_discarded(std::string_view text, const nlohmann::json::parser_callback_t& callback,
+                                  std::string* why, size_t limit) {
     if (auto deep = nesting_error(text, limit)) {
         if (why != nullptr) *why = std::move(*deep);
         return nlohmann::json(nlohmann::json::value_t::discarded);
     }
     try {
-        return nlohmann::json::parse(text);
+        return nlohmann::json::parse(text, callback);
     } catch (const nlohmann::json::exception& e) {
         if (why != nullptr) *why = reason(e);
         return nlohmann::json(nlohmann::json::value_t::discarded);

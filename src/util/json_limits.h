@@ -27,6 +27,11 @@ std::optional<std::string> nesting_error(std::string_view text, size_t limit = m
 /// Never throws for bad input.
 nlohmann::json parse_or_discarded(std::string_view text, std::string* why = nullptr, size_t limit = max_depth);
 
+/// As parse_or_discarded, with nlohmann's parser callback, which sees each value as it is read and may drop it
+/// from the document (a large member taken out this way is never built into it).
+nlohmann::json parse_or_discarded(std::string_view text, const nlohmann::json::parser_callback_t& callback,
+                                  std::string* why = nullptr, size_t limit = max_depth);
+
 /// As parse_or_discarded, but throws leann::Error("WHERE: REASON") on failure.
 nlohmann::json parse(std::string_view text, std::string_view where, size_t limit = max_depth);
 

@@ -2,6 +2,7 @@
 // golden parity texts, the conversion kernels, and the selection API. Paths the CPU cannot run are skipped with
 // a message; fp32 is tested everywhere.
 #include <gtest/gtest.h>
+#include <array>
 
 #include <bit>
 #include <cmath>
@@ -298,6 +299,39 @@ TEST(PrecisionLinear, Bf16InputGivesTheSameRowsAsFloatInput) {
     }
     std::vector<float> y(n);
     EXPECT_THROW(layer.forward({}, 1, bias.data(), y.data(), n, 0, layer.pieces(), ws), Error);
+}
+
+// Weights given as stacked blocks (Q, K and V viewed in the model file) pack to the same layer as one matrix,
+// whether a piece lies in one block or straddles several; blocks that are not whole rows are refused.
+TEST(PrecisionLinear, StackedBlocksPackLikeOneMatrix) {
+    for (Precision p : {Precision::bf16, Precision::int8}) {
+        if (!precision_supported(p)) continue;
+        const size_t n = 96, k = 32;
+        std::mt19937 rng(5);
+        std::normal_distribution<float> normal;
+        const auto drawn = random_layer(n, k, rng);
+        const std::vector<float>& w = drawn.first;
+        const std::vector<float>& bias = drawn.second;
+        // Blocks of 16, 48 and 32 rows, each in a buffer of its own: with 2 or 4 pieces of 48 or 32 rows some
+        // pieces straddle a boundary.
+        const std::vector<float> q(w.begin(), w.begin() + 16 * k), kk(w.begin() + 16 * k, w.begin() + 64 * k),
+            v(w.begin() + 64 * k, w.end());
+        const std::array blocks{std::span<const float>(q), std::span<const float>(kk), std::span<const float>(v)};
+        for (size_t pieces : {1, 2, 3, 4}) {
+            lowp::LinearLayer whole(p, w.data(), n, k, pieces), stacked(p, blocks, n, k, pieces);
+            lowp::Workspace ws;
+            const size_t rows = 40;
+            std::vector<float> x(rows * k), a(rows * n), b(rows * n);
+            for (float& v : x) v = normal(rng);
+            whole.forward({x.data()}, rows, bias.data(), a.data(), n, 0, whole.pieces(), ws);
+            stacked.forward({x.data()}, rows, bias.data(), b.data(), n, 0, stacked.pieces(), ws);
+            EXPECT_EQ(a, b) << precision_name(p) << ", " << pieces << " pieces";
+        }
+        const std::array ragged{std::span<const float>(w.data(), 16 * k + 1),
+                                std::span<const float>(w.data() + 16 * k + 1, 80 * k - 1)};
+        EXPECT_THROW(lowp::LinearLayer(p, ragged, n, k, 2), Error);
+        EXPECT_THROW(lowp::LinearLayer(p, std::span(blocks).first(2), n, k, 2), Error);
+    }
 }
 
 // Attention in bf16 against a double-precision reference: lengths around the blocks of 16 keys and the register

@@ -359,6 +359,20 @@ TEST_F(TokenizerModel, MissingOrMalformedFilesNameTheFile) {
     write_text(dir.path() / "tokenizer.json", config.dump());
     expect_model_error(dir.path(), {"tokenizer.json", "model.vocab[\"hello\"]"});
 
+    // model.vocab is taken from the parser's stream, not the document: the same checks hold for every shape.
+    for (const json& bad : {json::array({"a", "b"}), json::object(), json("vocab"), json(nullptr)}) {
+        config = tokenizer_json();
+        config["model"]["vocab"] = bad;
+        write_text(dir.path() / "tokenizer.json", config.dump());
+        expect_model_error(dir.path(), {"tokenizer.json", "model.vocab"});
+    }
+    for (const json& nested : {json::object({{"id", 7592}}), json::array({7592})}) {
+        config = tokenizer_json();
+        config["model"]["vocab"]["hello"] = nested;
+        write_text(dir.path() / "tokenizer.json", config.dump());
+        expect_model_error(dir.path(), {"tokenizer.json", "model.vocab[\"hello\"]"});
+    }
+
     config = tokenizer_json();
     config["normalizer"]["lowercase"] = "yes";
     write_text(dir.path() / "tokenizer.json", config.dump());
@@ -373,6 +387,26 @@ TEST_F(TokenizerModel, MissingOrMalformedFilesNameTheFile) {
     config["post_processor"]["special_tokens"].erase("[SEP]");
     write_text(dir.path() / "tokenizer.json", config.dump());
     expect_model_error(dir.path(), {"tokenizer.json", "post_processor.special_tokens.[SEP]"});
+}
+
+// Only root.model.vocab is taken as the vocabulary: a "vocab" member elsewhere is left alone, and members after
+// it in "model" are still read.
+TEST_F(TokenizerModel, OnlyTheModelsVocabIsTaken) {
+    ScratchDir dir;
+    json config = tokenizer_json();
+    config["decoder"] = {{"type", "WordPiece"}, {"vocab", {{"hello", 1}}}};
+    nlohmann::ordered_json model;  // "vocab" written first, then the rest of the model's members
+    model["vocab"] = config["model"]["vocab"];
+    for (const auto& [key, value] : config["model"].items())
+        if (key != "vocab") model[key] = value;
+    config["model"] = "MODEL";
+    std::string text = config.dump();
+    text.replace(text.find("\"MODEL\""), 7, model.dump());
+    ASSERT_LT(text.find("\"vocab\""), text.find("\"unk_token\""));
+    write_text(dir.path() / "tokenizer.json", text);
+    const Tokenizer tokenizer = Tokenizer::load(dir.path());
+    EXPECT_EQ(tokenizer.encode("hello"), (std::vector<int32_t>{101, 7592, 102}));
+    EXPECT_EQ(tokenizer.vocab_size(), Tokenizer::load(model_dir_).vocab_size());
 }
 
 TEST_F(TokenizerModel, MissingSpecialTokensAreErrors) {
