@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "embed/model_files.h"
@@ -235,18 +237,26 @@ ModelInfo read_model_config(const fs::path& dir) {
 
 // Hash of everything that decides the vectors: the weights and the tokenizer files.
 std::string model_content_hash(const fs::path& dir, const fs::path& weights) {
-    XXH3_state_t* state = XXH3_createState();
-    XXH3_128bits_reset(state);
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), &XXH3_freeState);
+    if (!state) throw Error("out of memory hashing the model files");
+    XXH3_128bits_reset(state.get());
+    // Read a block at a time, not mapped whole: the encoder maps the weights too, and a second map of the same
+    // pages would count them twice in the resident set while both are held (a one-shot search hashes while it
+    // packs the weights).
+    std::vector<char> block(size_t(1) << 20);
     for (const fs::path& file : {weights, dir / "tokenizer.json", dir / "vocab.txt", dir / "tokenizer_config.json"}) {
         if (!fs::exists(file)) continue;
-        MappedFile mapped(file);
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw ModelError(file.string() + ": cannot be opened");
         std::string name = file.filename().string();
-        XXH3_128bits_update(state, name.data(), name.size() + 1);
-        XXH3_128bits_update(state, mapped.bytes().data(), mapped.size());
+        XXH3_128bits_update(state.get(), name.data(), name.size() + 1);
+        while (in) {
+            in.read(block.data(), std::streamsize(block.size()));
+            XXH3_128bits_update(state.get(), block.data(), size_t(in.gcount()));
+        }
+        if (in.bad()) throw ModelError(file.string() + ": read error");
     }
-    std::string result = hex(XXH3_128bits_digest(state));
-    XXH3_freeState(state);
-    return result;
+    return hex(XXH3_128bits_digest(state.get()));
 }
 
 ModelInfo read_model_info(const fs::path& dir) {
