@@ -4,9 +4,47 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <utility>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace leann {
+
+namespace {
+
+// How long a hand-off spins before it blocks: longer than the gaps inside an encoder pass (a LayerNorm, a
+// bookkeeping step), far shorter than the gaps between passes or searches, where the threads sleep.
+constexpr auto kSpin = std::chrono::microseconds(100);
+
+void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or kSpin has passed; whether done() held. Every few rounds it yields the core, so that
+// with more runnable threads than cores (a pool larger than the machine, or a busy machine) the thread that will
+// make done() true gets to run instead of waiting behind the spinners.
+template <typename Done>
+bool spin_until(Done&& done) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (unsigned i = 1;; ++i) {
+        if (done()) return true;
+        if (i % 16 == 0) {
+            if (std::chrono::steady_clock::now() >= until) return false;
+            std::this_thread::yield();
+        } else {
+            relax();
+        }
+    }
+}
+
+}  // namespace
 
 size_t hardware_threads() {
     cpu_set_t set;
@@ -26,7 +64,7 @@ ThreadPool::ThreadPool(size_t threads) {
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard lock(mutex_);
-        stop_ = true;
+        stop_.store(true);
     }
     wake_.notify_all();
     for (auto& worker : workers_) worker.join();
@@ -43,17 +81,18 @@ void ThreadPool::run_slot(size_t slot) {
 
 void ThreadPool::worker_loop(size_t slot) {
     size_t seen = 0;
+    const auto posted = [&] { return stop_.load() || generation_.load() != seen; };
     for (;;) {
-        {
+        if (!spin_until(posted)) {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-            if (stop_) return;
-            seen = generation_;
+            wake_.wait(lock, posted);
         }
+        if (stop_.load()) return;
+        seen = generation_.load();
         run_slot(slot);
-        {
-            std::lock_guard lock(mutex_);
-            if (--pending_ == 0) done_.notify_one();
+        if (pending_.fetch_sub(1) == 1) {
+            std::lock_guard lock(mutex_);  // the caller may be between its check and its wait
+            done_.notify_one();
         }
     }
 }
@@ -73,13 +112,17 @@ void ThreadPool::for_each_task(size_t tasks, const std::function<void(size_t, si
         std::lock_guard lock(mutex_);
         job_ = &job;
         error_ = nullptr;
-        pending_ = workers_.size();
-        ++generation_;
+        pending_.store(workers_.size());
+        generation_.fetch_add(1);
     }
     wake_.notify_all();
     run_slot(0);
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    const auto finished = [&] { return pending_.load() == 0; };
+    if (!spin_until(finished)) {
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, finished);
+    }
+    std::lock_guard lock(mutex_);
     job_ = nullptr;
     if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
