@@ -52,7 +52,7 @@ Options:
   --threads N            threads (default: all cores)
   --precision P          encoder arithmetic: auto (default: this CPU's measured best), fp32, bf16, int8;
                          recorded in the index
-  --batch-size N         texts per encoder call (default: 32)
+  --batch-size N         full-length chunks per encoder call (default: 32; shorter texts go more per call)
   --graph-degree M       HNSW M while building (default: 32)
   --ef-construction N    HNSW candidate list while building (default: 128)
   --pruned-degree m      edges kept per ordinary node after pruning (default: 4)

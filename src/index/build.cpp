@@ -83,9 +83,20 @@ std::vector<float> embed_documents(std::span<const Document> documents, Encoder&
     const size_t n = documents.size(), dim = encoder.dims();
     std::vector<float> vectors(n * dim);
     const size_t batch = std::max<size_t>(1, options.encode_batch);
+    // A call holds about `batch` full-length chunks' worth of text (kCallBytesPerText bytes each, a 256-token
+    // chunk of prose) and at most 16 x batch texts: short records go by the hundred, so the encoder packs dozens
+    // into each forward pass (2,000 WordNet glosses embedded 19% faster than 32 per call), while a call, its
+    // progress report and interrupt check still come every fraction of a second.
+    constexpr size_t kCallBytesPerText = 1024;
+    const size_t byte_budget = batch * kCallBytesPerText, max_texts = batch * 16;
     std::vector<std::string_view> texts;
-    for (size_t begin = 0; begin < n; begin += batch) {
-        const size_t end = std::min(n, begin + batch);
+    if (options.progress) options.progress("embed", 0, n);  // the stage starts now, not when the first call ends
+    for (size_t begin = 0, end = 0; begin < n; begin = end) {
+        size_t bytes = 0;
+        for (end = begin;
+             end < n && end - begin < max_texts && (end == begin || bytes + documents[end].text.size() <= byte_budget);
+             ++end)
+            bytes += documents[end].text.size();
         texts.clear();
         for (size_t i = begin; i < end; ++i) texts.emplace_back(documents[i].text);
         encoder.encode(texts, std::span<float>(vectors.data() + begin * dim, (end - begin) * dim), TextRole::passage);
