@@ -45,7 +45,7 @@ struct BuildOptions {
     size_t hub_cache_bytes = 0;      // exact vectors of the highest-degree nodes kept in the index (0: none)
     std::optional<Metric> metric;    // default: the model's similarity (cosine unless its config says otherwise)
     size_t threads = 0;              // 0: every core
-    size_t encode_batch = 32;        // full-length texts' worth (~1 KiB each) per encoder call while embedding;
+    size_t encode_batch = 32;        // full-length texts per encoder call while embedding (up to 2 KiB each);
                                      // shorter texts go up to 16x as many per call
     std::string chunking = "{}";     // the chunking parameters that made the documents (JSON object), recorded
     std::string sources;             // the source files read (JSON, written by the apps; empty: none), recorded
