@@ -7,6 +7,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -307,8 +308,15 @@ struct VocabTaker {
     bool operator()(int depth, json::parse_event_t event, json& parsed) {
         switch (event) {
             case json::parse_event_t::key:
-                if (depth == 1) top_key = parsed.get<std::string>();
-                if (depth == 2 && top_key == "model") model_key = parsed.get<std::string>();
+                if (depth == 1) {
+                    top_key = parsed.get<std::string>();
+                    // A repeated key replaces the earlier value in the document: so it does here.
+                    if (top_key == "model") entries.clear();
+                }
+                if (depth == 2 && top_key == "model") {
+                    model_key = parsed.get<std::string>();
+                    if (model_key == "vocab") entries.clear();
+                }
                 if (depth == 3 && in_vocab()) {
                     pending = parsed.get<std::string>();
                     return false;  // neither the key nor its value enter the document
@@ -347,11 +355,25 @@ std::unique_ptr<Pipeline> load_tokenizer_json(const fs::path& file) {
     const json* vocab_json = JsonReader::member(*model, "vocab");
     if (!vocab_json || !vocab_json->is_object() || taken.entries.empty())
         r.fail_field("model.vocab", "missing, empty or not an object");
-    Vocab vocab;
-    vocab.reserve(taken.entries.size());
-    for (const auto& [token, id] : taken.entries) {
-        if (!utf8::is_valid(token)) r.fail_field("model.vocab", "a token is not valid UTF-8");
-        vocab.add(token, r.token_id(id, "model.vocab[\"" + token + "\"]"));
+    const auto build_vocab = [&](const std::vector<bool>* keep) {
+        Vocab vocab;
+        vocab.reserve(taken.entries.size());
+        for (size_t e = 0; e < taken.entries.size(); ++e) {
+            if (keep && !(*keep)[e]) continue;
+            const auto& [token, id] = taken.entries[e];
+            if (!utf8::is_valid(token)) r.fail_field("model.vocab", "a token is not valid UTF-8");
+            vocab.add(token, r.token_id(id, "model.vocab[\"" + token + "\"]"));
+        }
+        return vocab;
+    };
+    Vocab vocab = build_vocab(nullptr);
+    if (vocab.size() != taken.entries.size()) {
+        // A token given twice: as in the document, only its last value counts (its earlier ids claim nothing).
+        std::unordered_map<std::string_view, size_t> last;
+        for (size_t e = 0; e < taken.entries.size(); ++e) last[taken.entries[e].first] = e;
+        std::vector<bool> keep(taken.entries.size());
+        for (const auto& [token, e] : last) keep[e] = true;
+        vocab = build_vocab(&keep);
     }
     WordPieceOptions wp;
     wp.unk_token = r.string(*model, "unk_token", "model.unk_token");

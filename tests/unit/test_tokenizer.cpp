@@ -409,6 +409,28 @@ TEST_F(TokenizerModel, OnlyTheModelsVocabIsTaken) {
     EXPECT_EQ(tokenizer.vocab_size(), Tokenizer::load(model_dir_).vocab_size());
 }
 
+// A repeated key counts once, with its last value, as in a JSON document: a token given a huge id first and a
+// real one after does not stretch the vocabulary, and a second "vocab" or "model" replaces the first.
+TEST_F(TokenizerModel, RepeatedVocabularyKeysKeepTheirLastValue) {
+    ScratchDir dir;
+    const size_t size = Tokenizer::load(model_dir_).vocab_size();
+    json config = tokenizer_json();
+    std::string text = config.dump();
+    const std::string vocab_open = "\"vocab\":{";
+    const size_t at = text.find(vocab_open);
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at + vocab_open.size(), "\"hello\":999999,");  // then "hello": 7592 from the real vocabulary
+    write_text(dir.path() / "tokenizer.json", text);
+    Tokenizer tokenizer = Tokenizer::load(dir.path());
+    EXPECT_EQ(tokenizer.vocab_size(), size);
+    EXPECT_EQ(tokenizer.encode("hello"), (std::vector<int32_t>{101, 7592, 102}));
+
+    text = config.dump();
+    text.insert(text.find(vocab_open), "\"vocab\":{\"zzzzq\":5},");  // an earlier "vocab", replaced
+    write_text(dir.path() / "tokenizer.json", text);
+    EXPECT_EQ(Tokenizer::load(dir.path()).encode("zzzzq"), Tokenizer::load(model_dir_).encode("zzzzq"));
+}
+
 TEST_F(TokenizerModel, MissingSpecialTokensAreErrors) {
     ScratchDir dir;
     // No post-processor: [CLS] and [SEP] come from the vocabulary, so a vocabulary without [CLS] is refused.
