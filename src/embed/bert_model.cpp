@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <new>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -356,8 +357,19 @@ void BertModel::reserve_tokens(size_t tokens) {
 }
 
 void BertModel::ensure_activations(size_t tokens) {
+    if (tokens < reserved_tokens_) {
+        try {
+            size_activations(reserved_tokens_);
+            return;
+        } catch (const std::bad_alloc&) {
+            reserved_tokens_ = 0;  // address space refused (strict overcommit): size by the pass after all
+        }
+    }
+    size_activations(tokens);
+}
+
+void BertModel::size_activations(size_t t) {
     const size_t h = info_.hidden_size, inter = info_.intermediate_size;
-    const size_t t = std::max(tokens, reserved_tokens_);
     hidden_.reserve(t * h);
     qkv_.reserve(t * 3 * h);
     ctx_.reserve(t * h);

@@ -126,6 +126,7 @@ private:
         size_t capacity_ = 0;
     };
     void ensure_activations(size_t tokens);
+    void size_activations(size_t tokens);
     size_t reserved_tokens_ = 0;
     Activations<float> hidden_, qkv_, ctx_, proj_, inter_;
     // bf16 precision: each LayerNorm and the GELU also write their rows as bfloat16 (hidden_bf16_, inter_bf16_),
