@@ -117,6 +117,7 @@ private:
         void reserve(size_t n) {
             if (n <= capacity_) return;
             data_.reset();
+            capacity_ = 0;          // stays so if the allocation below throws
             data_.reset(new T[n]);  // default-initialised: not zeroed
             capacity_ = n;
         }
