@@ -25,7 +25,7 @@ Reads texts from FILE (or standard input when FILE is absent or "-"): one text p
 
 Options:
   --model NAME|PATH      model in the cache or a model folder (default: all-MiniLM-L6-v2)
-  --batch-size N         texts per forward pass (default: 16)
+  --batch-size N         full-length texts per forward pass (default: 16; more when shorter)
   --threads N            threads (default: all cores)
   --prompt query|passage apply the model's query or passage prefix (e5-style models)
   --input-format F       lines | jsonl (default: detect)
