@@ -161,19 +161,10 @@ BertWeights BertWeights::load(std::shared_ptr<const TensorFile> mapped, const Mo
 
 BertModel::BertModel(ModelInfo info, BertWeights weights, ThreadPool& pool, Precision precision)
     : info_(std::move(info)), weights_(std::move(weights)), pool_(pool), scores_(pool.size()) {
-    if (precision != Precision::bf16 && precision != Precision::int8) {
-        // float32 runs from copies: weights loaded for packing are copied out of the map after all.
-        for (BertLayerWeights& layer : weights_.layers) {
-            if (!layer.viewed()) continue;
-            const BertLayerWeights::Views& v = layer.views;
-            for (const auto& block : {v.q, v.k, v.v}) layer.qkv_w.insert(layer.qkv_w.end(), block.begin(), block.end());
-            layer.out_w.assign(v.out.begin(), v.out.end());
-            layer.ffn_in_w.assign(v.ffn_in.begin(), v.ffn_in.end());
-            layer.ffn_out_w.assign(v.ffn_out.begin(), v.ffn_out.end());
-        }
-        weights_.drop_layer_views();
-        return;
-    }
+    // Weights viewed for packing (BertWeights::load's for_packing) need a precision that packs them.
+    LEANN_CHECK(precision == Precision::bf16 || precision == Precision::int8 || !weights_.any_layer_viewed(),
+                "weights loaded for packing given to a float32 model");
+    if (precision != Precision::bf16 && precision != Precision::int8) return;
     const size_t h = info_.hidden_size, inter = info_.intermediate_size, pieces = pool_.size();
     // bf16: LayerNorm and GELU write the next layer's input rows in bfloat16 as well (no conversion pass).
     bf16_rows_ = precision == Precision::bf16;
