@@ -59,7 +59,8 @@ Options:
   --hub-degree M         edges kept per hub node, and the cap for every node (default: 16)
   --hub-fraction F       share of nodes that are hubs (default: 0.02)
   --no-prune             keep the unpruned HNSW graph (larger; for comparison)
-  --pq-bytes N           PQ code bytes per chunk (default: dims/8, 48 for 384-d)
+  --pq-bytes N           PQ code bytes per chunk (default: dims/4 = 96 for 384-d when chunks average 512
+                         bytes or more, else dims/8 = 48)
   --hub-cache-mb N       store exact vectors of the highest-degree nodes, up to N MiB (default: 0)
   --force                rebuild from scratch (re-embeds everything); also replaces a file at --index PATH that
                          is not a leann index (without it, such a file is never touched; a device, FIFO or

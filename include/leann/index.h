@@ -41,7 +41,8 @@ struct GraphOptions {
 
 struct BuildOptions {
     GraphOptions graph;
-    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 8, e.g. 48 for 384-d)
+    size_t pq_bytes = 0;             // PQ code bytes per chunk (0: dims / 4 when the passages average 512 bytes
+                                     // or more, e.g. 96 for 384-d; dims / 8 otherwise, 48)
     size_t hub_cache_bytes = 0;      // exact vectors of the highest-degree nodes kept in the index (0: none)
     std::optional<Metric> metric;    // default: the model's similarity (cosine unless its config says otherwise)
     size_t threads = 0;              // 0: every core

@@ -33,6 +33,13 @@ struct BuildRecord {
 void write_index(const std::filesystem::path& path, std::span<const Document> documents, const float* vectors,
                  const IndexModel& model, Metric metric, const BuildOptions& options, const BuildRecord& record);
 
+/// Passages of at least this many bytes on average (half of a full 256-token chunk) count as long.
+inline constexpr size_t kLongPassageBytes = 512;
+
+/// The PQ code bytes when BuildOptions::pq_bytes is 0: dims / 4 when the passages average kLongPassageBytes or
+/// more, dims / 8 otherwise (at least 1).
+size_t default_pq_bytes(size_t dim, std::span<const Document> documents);
+
 /// xxh3-64 of a chunk's text: how an update recognises text it has embedded before (section CHSH).
 uint64_t text_hash(std::string_view text);
 

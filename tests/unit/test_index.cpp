@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "leann/error.h"
@@ -138,6 +139,37 @@ TEST(Index, StatsShowNoEmbeddingMatrixAndVerifyPasses) {
     EXPECT_LT(largest_non_passage, 400u * 32 * sizeof(float) / 2) << "a section as large as the vectors";
     EXPECT_NE(s.config_json.find("tiny-model"), std::string::npos);
     EXPECT_NO_THROW(index.verify());
+}
+
+TEST(Index, DefaultPqCodeFollowsPassageLength) {
+    // Short passages keep dims / 8 code bytes; passages averaging 512 bytes or more get dims / 4 (a recomputation
+    // costs in proportion to the passage, the code's share of the index shrinks with it). Tiny model: 32 dims.
+    TempDir dir;
+    testing::write_tiny_model(dir.path() / "m", {});
+    const auto encoder = std::shared_ptr<Encoder>(Encoder::load(dir.path() / "m", {.threads = 1}));
+    const auto code_bytes = [&](const std::vector<Document>& docs, const std::string& name) {
+        BuildOptions options;
+        options.threads = 1;
+        Index::build(dir.path() / name, docs, *encoder, options);
+        const auto meta = nlohmann::json::parse(Index::open(dir.path() / name).stats().config_json);
+        return meta.at("pq").at("code_bytes").get<size_t>();
+    };
+    std::vector<Document> docs = tiny_documents(300);
+    EXPECT_EQ(code_bytes(docs, "short.leann"), 4u);
+    std::vector<Document> long_docs = docs;
+    for (Document& d : long_docs)
+        while (d.text.size() < 520) d.text += " " + d.text;
+    EXPECT_EQ(code_bytes(long_docs, "long.leann"), 8u);
+    // Just under the line on average: still the short code; an explicit size always wins.
+    std::vector<Document> mixed = docs;
+    for (size_t i = 0; i < mixed.size(); i += 2) mixed[i] = long_docs[i];
+    EXPECT_EQ(code_bytes(mixed, "mixed.leann"), 4u);
+    BuildOptions explicit_size;
+    explicit_size.threads = 1;
+    explicit_size.pq_bytes = 16;
+    Index::build(dir.path() / "explicit.leann", long_docs, *encoder, explicit_size);
+    EXPECT_EQ(nlohmann::json::parse(Index::open(dir.path() / "explicit.leann").stats().config_json)["pq"]["code_bytes"],
+              16);
 }
 
 TEST(Index, RefusesAnotherModel) {

@@ -41,7 +41,8 @@ void bind_options(nb::module_& m) {
     nb::class_<BuildOptions>(m, "BuildOptions", "How an index is built.")
         .def(nb::init<>())
         .def_rw("graph", &BuildOptions::graph)
-        .def_rw("pq_bytes", &BuildOptions::pq_bytes, "PQ code bytes per chunk (0: dims / 8).")
+        .def_rw("pq_bytes", &BuildOptions::pq_bytes,
+                "PQ code bytes per chunk (0: dims / 4 when the passages average 512 bytes or more, else dims / 8).")
         .def_rw("hub_cache_bytes", &BuildOptions::hub_cache_bytes)
         .def_rw("metric", &BuildOptions::metric, "None: the model's similarity.")
         .def_rw("threads", &BuildOptions::threads, "0: every core.")
