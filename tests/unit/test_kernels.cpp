@@ -4,7 +4,10 @@
 #include <random>
 #include <vector>
 
+#include "embed/blas.h"
 #include "embed/kernels.h"
+
+extern "C" int openblas_get_num_threads(void);
 
 namespace leann {
 namespace {
@@ -97,6 +100,17 @@ TEST(Kernels, AddLayerNormMatchesReference) {
             ASSERT_NEAR(out[r * cols + c], expect, 1e-4 * (1 + std::abs(expect)));
         }
     }
+}
+
+TEST(Blas, OneThreadFromTheStartWithoutAnEncoder) {
+    // ctest runs each test in a new process, where nothing has loaded a model: OpenBLAS's own threads (one per
+    // extra core, spinning when it loads) must already be stopped, as they are in a `leann search` the daemon
+    // serves. On a one-core machine OpenBLAS starts with one thread anyway.
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4] = {};
+    blas::sgemm(false, false, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);  // and it still computes
+    EXPECT_FLOAT_EQ(c[1], 2.0f);
+    EXPECT_FLOAT_EQ(c[2], 3.0f);
 }
 
 }  // namespace
