@@ -3,6 +3,7 @@
 
     python3 bench/make_wordnet.py                      # bench/data/wordnet/passages.jsonl, queries.tsv
     python3 bench/daemon_bench.py --leann build/bin/leann [--passages N] [--runs 40] [--out FILE.json]
+    python3 bench/daemon_bench.py --index PATH --queries Q.tsv [--top-k 5] ...   an existing index instead
 
 Builds an index of the first N WordNet glosses (default 2,000; one JSONL record each) with the default model in a
 throwaway LEANN_HOME (the model folder is linked from $LEANN_MODELS, default ~/.local/share/leann/models) and a
@@ -10,6 +11,8 @@ private runtime folder (XDG_RUNTIME_DIR), so neither the user's indexes nor thei
 each of `--runs` WordNet queries (lemma lists, bench/data/wordnet/queries.tsv), one `leann search NAME QUERY
 --top-k 10 --json` process in each mode, alternating which goes first so that load on the machine hits both
 alike. Each time is the wall time of the whole process (start, load or connect, search, print), measured here.
+With --index, that index file is searched (`--index PATH`, nothing built) with the queries of --queries (qid<TAB>text
+lines; default: the WordNet ones).
 
 Before the timed runs one warm search starts the daemon (the first use: the spawn, the model load and the index
 open are paid there; its time is reported as "first use"). Warm queries are all different: the daemon's cache of
@@ -51,6 +54,8 @@ def main():
     ap.add_argument("--passages", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--index", help="an existing index file to search instead of building one of WordNet glosses")
+    ap.add_argument("--queries", help="qid<TAB>text lines (default: DATA/queries.tsv)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     leann = os.path.abspath(a.leann)
@@ -65,25 +70,30 @@ def main():
         env = dict(os.environ, LEANN_HOME=home, XDG_RUNTIME_DIR=runtime)
         env.pop("LEANN_NO_DAEMON", None)
 
-        docs = os.path.join(work, "passages.jsonl")
-        with open(os.path.join(a.data, "passages.jsonl"), encoding="utf-8") as src, open(docs, "w") as dst:
-            for i, line in enumerate(src):
-                if i >= a.passages:
-                    break
-                dst.write(line)
         queries = []
-        with open(os.path.join(a.data, "queries.tsv"), encoding="utf-8") as f:
+        with open(a.queries or os.path.join(a.data, "queries.tsv"), encoding="utf-8") as f:
             for line in f:
                 qid, _, text = line.rstrip("\n").partition("\t")
                 if text:
                     queries.append(text)
         if len(queries) < a.runs + 1:
-            raise SystemExit(f"need {a.runs + 1} queries, {len(queries)} in {a.data}/queries.tsv")
-        build_s, _, _ = run(leann, dict(env, LEANN_NO_DAEMON="1"), ["build", "bench", "--docs", docs])
-        print(f"built {a.passages} passages in {build_s:.1f} s", flush=True)
+            raise SystemExit(f"need {a.runs + 1} queries, {len(queries)} in {a.queries or a.data + '/queries.tsv'}")
+        if a.index:
+            target = ["--index", os.path.abspath(a.index)]
+        else:
+            docs = os.path.join(work, "passages.jsonl")
+            with open(os.path.join(a.data, "passages.jsonl"), encoding="utf-8") as src, open(docs, "w") as dst:
+                for i, line in enumerate(src):
+                    if i >= a.passages:
+                        break
+                    dst.write(line)
+            build_s, _, _ = run(leann, dict(env, LEANN_NO_DAEMON="1"), ["build", "bench", "--docs", docs])
+            print(f"built {a.passages} passages in {build_s:.1f} s", flush=True)
+            target = ["bench"]
 
         def search(query, daemon):
-            args = ["search", "bench", query, "--top-k", str(a.top_k), "--json"] + ([] if daemon else ["--no-daemon"])
+            args = ["search"] + target + [query, "--top-k", str(a.top_k), "--json"]
+            args += [] if daemon else ["--no-daemon"]
             seconds, out, err = run(leann, env, args)
             result = json.loads(out.strip().splitlines()[-1])
             return seconds, result
@@ -111,7 +121,8 @@ def main():
         status = json.loads(run(leann, env, ["daemon", "status", "--json"])[1])
         run(leann, env, ["daemon", "stop"])
         summary = {
-            "passages": a.passages,
+            "index": a.index or f"{a.passages} WordNet glosses",
+            "passages": None if a.index else a.passages,
             "runs": a.runs,
             "top_k": a.top_k,
             "first_use_s": first_s,

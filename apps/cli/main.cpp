@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "embed/blas.h"
 #include "interrupt.h"
 #include "leann/error.h"
 #include "leann/log.h"
@@ -58,6 +59,9 @@ install the default one with scripts/fetch_model.sh.
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything else: OpenBLAS's spinning threads would otherwise hold the second core while this command
+    // waits for the daemon's answer (the daemon's encoder ran 1.4x slower beside them) or loads a model.
+    leann::blas::stop_threads();
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> rest;
     for (const auto& a : args) {

@@ -6,6 +6,7 @@
 
 #include "embed/blas.h"
 #include "embed/kernels.h"
+#include "util/thread_pool.h"
 
 extern "C" int openblas_get_num_threads(void);
 
@@ -102,15 +103,21 @@ TEST(Kernels, AddLayerNormMatchesReference) {
     }
 }
 
-TEST(Blas, OneThreadFromTheStartWithoutAnEncoder) {
-    // ctest runs each test in a new process, where nothing has loaded a model: OpenBLAS's own threads (one per
-    // extra core, spinning when it loads) must already be stopped, as they are in a `leann search` the daemon
-    // serves. On a one-core machine OpenBLAS starts with one thread anyway.
+TEST(Blas, StopThreadsLeavesOneThatStillComputes) {
+    // ctest runs each test in a new process, where OpenBLAS starts with a thread per core; stop_threads (what the CLI
+    // calls first, and Encoder::load through init) leaves one, and BLAS still computes.
+    const int before = openblas_get_num_threads();
+    blas::stop_threads();
+    EXPECT_EQ(openblas_get_num_threads(), 1);
+    blas::stop_threads();  // idempotent
     EXPECT_EQ(openblas_get_num_threads(), 1);
     float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4] = {};
-    blas::sgemm(false, false, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);  // and it still computes
+    blas::sgemm(false, false, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
     EXPECT_FLOAT_EQ(c[1], 2.0f);
     EXPECT_FLOAT_EQ(c[2], 3.0f);
+    if (before == 1 && hardware_threads() > 1)
+        GTEST_SKIP() << "OpenBLAS had one thread already (an earlier test in this process, or OPENBLAS_NUM_THREADS): "
+                        "the change was not seen";
 }
 
 }  // namespace
