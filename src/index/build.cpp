@@ -57,7 +57,7 @@ uint64_t text_hash(std::string_view text) {
 size_t default_pq_bytes(size_t dim, std::span<const Document> documents) {
     // A recomputation costs in proportion to the passage's tokens, while the code's share of the index shrinks as
     // the passage's text grows: long passages get the finer code (on the Python docs tree, 256-token chunks, dims/4
-    // halves the exact vectors a search needs at the same recall for +48 bytes a chunk), short ones keep dims/8.
+    // halves the exact vectors a search needs at a higher recall for +48 bytes a chunk), short ones keep dims/8.
     uint64_t text_bytes = 0;
     for (const Document& d : documents) text_bytes += d.text.size();
     const bool long_passages = !documents.empty() && text_bytes >= kLongPassageBytes * documents.size();

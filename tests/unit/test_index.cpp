@@ -160,7 +160,7 @@ TEST(Index, DefaultPqCodeFollowsPassageLength) {
     for (Document& d : long_docs)
         while (d.text.size() < 520) d.text += " " + d.text;
     EXPECT_EQ(code_bytes(long_docs, "long.leann"), 8u);
-    // Just under the line on average: still the short code; an explicit size always wins.
+    // Half long, half short: under the line on average: still the short code; an explicit size always wins.
     std::vector<Document> mixed = docs;
     for (size_t i = 0; i < mixed.size(); i += 2) mixed[i] = long_docs[i];
     EXPECT_EQ(code_bytes(mixed, "mixed.leann"), 4u);
